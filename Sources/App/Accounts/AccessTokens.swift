@@ -1,0 +1,75 @@
+import Crypto
+import Foundation
+import JWTKit
+
+/// Claims of an access token: who, which role, and until when.
+struct AccessTokenClaims: JWTPayload {
+    var sub: SubjectClaim
+    var exp: ExpirationClaim
+    var iat: IssuedAtClaim
+    var role: String
+
+    func verify(using algorithm: some JWTAlgorithm) throws {
+        try exp.verifyNotExpired()
+    }
+}
+
+/// Issues and verifies access tokens: JWTs signed with HS256 and nothing else.
+public final class AccessTokens: Sendable {
+    /// The only algorithm accepted; a token naming any other (`none` included) is refused.
+    static let algorithm = "HS256"
+    public let lifetime: Duration
+    private let keys: JWTKeyCollection
+
+    private init(keys: JWTKeyCollection, lifetime: Duration) {
+        self.keys = keys
+        self.lifetime = lifetime
+    }
+
+    public static func make(secret: some DataProtocol, lifetime: Duration) async -> AccessTokens {
+        let keys = JWTKeyCollection()
+        await keys.add(hmac: HMACKey(from: secret), digestAlgorithm: .sha256)
+        return AccessTokens(keys: keys, lifetime: lifetime)
+    }
+
+    public func issue(userID: Int64, role: Role, now: Date = Date()) async throws -> String {
+        let claims = AccessTokenClaims(
+            sub: .init(value: String(userID)),
+            exp: .init(value: now.addingTimeInterval(TimeInterval(lifetime.components.seconds))),
+            iat: .init(value: now),
+            role: role.rawValue)
+        return try await keys.sign(claims)
+    }
+
+    /// The identity a valid token proves, or nil for a malformed, forged, expired or foreign-algorithm token.
+    public func verify(_ token: String) async -> Identity? {
+        guard Self.headerAlgorithm(of: token) == Self.algorithm,
+              let claims = try? await keys.verify(token, as: AccessTokenClaims.self),
+              let id = Int64(claims.sub.value), let role = Role(rawValue: claims.role) else { return nil }
+        return Identity(userID: id, role: role)
+    }
+
+    private static func headerAlgorithm(of token: String) -> String? {
+        guard let header = token.split(separator: ".", omittingEmptySubsequences: false).first else { return nil }
+        var base64 = header.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
+        while base64.count % 4 != 0 { base64 += "=" }
+        guard let data = Data(base64Encoded: base64),
+              let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else { return nil }
+        return object["alg"] as? String
+    }
+}
+
+/// Opaque refresh tokens: 256 random bits, stored only as a SHA-256 hash.
+enum RefreshTokenSecret {
+    static func generate() -> String {
+        var generator = SystemRandomNumberGenerator()
+        let bytes = (0..<32).map { _ in UInt8.random(in: .min ... .max, using: &generator) }
+        return Data(bytes).base64EncodedString()
+            .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
+            .replacingOccurrences(of: "=", with: "")
+    }
+
+    static func hash(_ token: String) -> String {
+        SHA256.hash(data: Data(token.utf8)).map { String(format: "%02x", $0) }.joined()
+    }
+}

@@ -1,0 +1,83 @@
+import Foundation
+
+/// The rules an account's fields must follow, with the normal form each is stored in.
+enum AccountRules {
+    static let nicknameLength = 2...30
+    static let minPasswordLength = 8
+    /// bcrypt reads only the first 72 bytes; a longer cap just bounds the work a request can cause.
+    static let maxPasswordLength = 256
+    static let maxBioLength = 500
+    static let maxEmailLength = 254
+
+    /// Trimmed and lower-cased, or nil when it is not an address.
+    static func normalizedEmail(_ raw: String) -> String? {
+        let email = raw.trimmingCharacters(in: .whitespacesAndNewlines).lowercased()
+        guard email.count <= maxEmailLength else { return nil }
+        let parts = email.split(separator: "@", omittingEmptySubsequences: false)
+        guard parts.count == 2, let local = parts.first, let domain = parts.last,
+              !local.isEmpty, local.count <= 64,
+              domain.contains("."), !domain.hasPrefix("."), !domain.hasSuffix("."), !domain.contains(".."),
+              !email.unicodeScalars.contains(where: { CharacterSet.whitespacesAndNewlines.contains($0) || CharacterSet.controlCharacters.contains($0) })
+        else { return nil }
+        return email
+    }
+
+    static func email(_ raw: String?, problems: inout [FieldProblem]) -> String? {
+        guard let raw else {
+            problems.append(FieldProblem(field: "email", problem: "is required"))
+            return nil
+        }
+        guard let email = normalizedEmail(raw) else {
+            problems.append(FieldProblem(field: "email", problem: "must be an email address"))
+            return nil
+        }
+        return email
+    }
+
+    /// Trimmed; 2–30 characters of any script, no control characters.
+    static func nickname(_ raw: String?, required: Bool, problems: inout [FieldProblem]) -> String? {
+        guard let raw else {
+            if required { problems.append(FieldProblem(field: "nickname", problem: "is required")) }
+            return nil
+        }
+        let nickname = raw.trimmingCharacters(in: .whitespacesAndNewlines)
+        if !nicknameLength.contains(nickname.count) {
+            problems.append(FieldProblem(field: "nickname", problem: "must be 2 to 30 characters"))
+            return nil
+        }
+        if nickname.unicodeScalars.contains(where: { CharacterSet.controlCharacters.contains($0) }) {
+            problems.append(FieldProblem(field: "nickname", problem: "must not contain control characters"))
+            return nil
+        }
+        return nickname
+    }
+
+    static func password(_ raw: String?, field: String = "password", problems: inout [FieldProblem]) -> String? {
+        guard let raw else {
+            problems.append(FieldProblem(field: field, problem: "is required"))
+            return nil
+        }
+        guard raw.count >= minPasswordLength else {
+            problems.append(FieldProblem(field: field, problem: "must be at least \(minPasswordLength) characters"))
+            return nil
+        }
+        guard raw.count <= maxPasswordLength else {
+            problems.append(FieldProblem(field: field, problem: "must be at most \(maxPasswordLength) characters"))
+            return nil
+        }
+        return raw
+    }
+
+    static func bio(_ raw: String?, problems: inout [FieldProblem]) -> String? {
+        guard let raw else { return nil }
+        guard raw.count <= maxBioLength else {
+            problems.append(FieldProblem(field: "bio", problem: "must be at most \(maxBioLength) characters"))
+            return nil
+        }
+        return raw
+    }
+
+    static func throwIfAny(_ problems: [FieldProblem]) throws {
+        if !problems.isEmpty { throw ServiceError.validation(problems) }
+    }
+}

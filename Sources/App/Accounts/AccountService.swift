@@ -1,0 +1,190 @@
+import Foundation
+import SQLKit
+
+/// A signed-in session: a short-lived access token and the refresh token that renews it.
+public struct Session: Sendable {
+    public var accessToken: String
+    public var refreshToken: String
+    public var expiresIn: Int
+    public var user: UserRecord
+}
+
+/// Accounts: sign-up, login with refresh-token rotation, profile and password changes, deletion.
+public struct AccountService: Sendable {
+    let database: any Database
+    let users: any UserRepository
+    let refreshTokens: any RefreshTokenRepository
+    let hasher: PasswordHasher
+    let accessTokens: AccessTokens
+    let rateLimiter: LoginRateLimiter
+    let refreshTokenLifetime: Duration
+
+    /// Creates an unverified member. Throws `email_taken` / `nickname_taken` conflicts.
+    public func signup(email rawEmail: String?, password rawPassword: String?, nickname rawNickname: String?) async throws -> UserRecord {
+        var problems: [FieldProblem] = []
+        let email = AccountRules.email(rawEmail, problems: &problems)
+        let password = AccountRules.password(rawPassword, problems: &problems)
+        let nickname = AccountRules.nickname(rawNickname, required: true, problems: &problems)
+        try AccountRules.throwIfAny(problems)
+        guard let email, let password, let nickname else { throw ServiceError.validation(problems) }
+
+        let hash = try await hasher.hash(password)
+        let users = self.users
+        return try await database.transaction { db in
+            try await Self.ensureAvailable(email: email, nickname: nickname, exceptUserID: nil, users: users, on: db)
+            return try await users.insert(NewUser(email: email, nickname: nickname, passwordHash: hash, createdAt: .now), on: db)
+        }
+    }
+
+    /// Checks the password and opens a new token family. Unknown email and wrong password are
+    /// the same 401; repeated failures are rate-limited per email and per client address.
+    public func login(email rawEmail: String?, password: String?, clientAddress: String?) async throws -> Session {
+        let email = rawEmail.flatMap(AccountRules.normalizedEmail) ?? (rawEmail ?? "").lowercased()
+        try rateLimiter.checkAllowed(email: email, address: clientAddress)
+        let users = self.users
+        let user = try await database.read { db in try await users.find(email: email, on: db) }
+        guard let password, try await hasher.verify(password, against: user?.passwordHash), let user else {
+            rateLimiter.recordFailure(email: email, address: clientAddress)
+            throw ServiceError.unauthorized("The email or password is wrong.")
+        }
+        rateLimiter.recordSuccess(email: email)
+        return try await openSession(for: user, family: UUID().uuidString)
+    }
+
+    /// Exchanges a refresh token for a new pair. A token presented after it was rotated is a
+    /// replay: its whole family is revoked.
+    public func refresh(token: String?) async throws -> Session {
+        guard let token, !token.isEmpty else { throw ServiceError.invalid("refreshToken", "is required") }
+        let hash = RefreshTokenSecret.hash(token)
+        let refreshTokens = self.refreshTokens
+        let users = self.users
+        let now = Timestamp.now
+        enum Outcome: Sendable { case rotated(UserRecord, String), reused, invalid }
+        let outcome = try await database.transaction { db -> Outcome in
+            guard let record = try await refreshTokens.find(tokenHash: hash, on: db),
+                  record.revokedAt == nil, record.expiresAt > now else { return .invalid }
+            guard record.rotatedAt == nil, try await refreshTokens.markRotated(id: record.id, at: now, on: db) else {
+                try await refreshTokens.revoke(family: record.family, at: now, on: db)
+                return .reused
+            }
+            guard let user = try await users.find(id: record.userID, on: db) else { return .invalid }
+            return .rotated(user, record.family)
+        }
+        switch outcome {
+        case .rotated(let user, let family):
+            return try await openSession(for: user, family: family)
+        case .reused:
+            throw ServiceError.unauthorized("This refresh token was already used; sign in again.")
+        case .invalid:
+            throw ServiceError.unauthorized("The refresh token is invalid or expired.")
+        }
+    }
+
+    /// Revokes the family of `token`. Unknown tokens are ignored (logging out twice is harmless).
+    public func logout(token: String?) async throws {
+        guard let token, !token.isEmpty else { throw ServiceError.invalid("refreshToken", "is required") }
+        let hash = RefreshTokenSecret.hash(token)
+        let refreshTokens = self.refreshTokens
+        try await database.transaction { db in
+            if let record = try await refreshTokens.find(tokenHash: hash, on: db) {
+                try await refreshTokens.revoke(family: record.family, at: .now, on: db)
+            }
+        }
+    }
+
+    /// The account and its public counts, or `not_found`.
+    public func profile(of id: Int64) async throws -> (UserRecord, ProfileCounts) {
+        let users = self.users
+        let found = try await database.read { db -> (UserRecord, ProfileCounts)? in
+            guard let user = try await users.find(id: id, on: db) else { return nil }
+            return (user, try await users.counts(of: id, on: db))
+        }
+        guard let found else { throw ServiceError.notFound("The user") }
+        return found
+    }
+
+    /// Changes nickname and/or bio; omitted fields keep their value.
+    public func updateProfile(of id: Int64, nickname rawNickname: String?, bio rawBio: String?) async throws -> UserRecord {
+        var problems: [FieldProblem] = []
+        let nickname = AccountRules.nickname(rawNickname, required: false, problems: &problems)
+        let bio = AccountRules.bio(rawBio, problems: &problems)
+        try AccountRules.throwIfAny(problems)
+        let users = self.users
+        return try await database.transaction { db in
+            guard var user = try await users.find(id: id, on: db) else { throw ServiceError.unauthorized("The account no longer exists.") }
+            if let nickname, nicknameKey(nickname) != nicknameKey(user.nickname) {
+                try await Self.ensureAvailable(email: nil, nickname: nickname, exceptUserID: id, users: users, on: db)
+            }
+            user.nickname = nickname ?? user.nickname
+            user.bio = bio ?? user.bio
+            try await users.update(id: id, nickname: user.nickname, bio: user.bio, at: .now, on: db)
+            return user
+        }
+    }
+
+    /// Replaces the password after checking the current one, and signs out every session.
+    public func changePassword(of id: Int64, current: String?, new rawNew: String?) async throws {
+        var problems: [FieldProblem] = []
+        if current == nil { problems.append(FieldProblem(field: "currentPassword", problem: "is required")) }
+        let new = AccountRules.password(rawNew, field: "newPassword", problems: &problems)
+        try AccountRules.throwIfAny(problems)
+        guard let current, let new else { return }
+        let users = self.users
+        guard let user = try await database.read({ db in try await users.find(id: id, on: db) }) else {
+            throw ServiceError.unauthorized("The account no longer exists.")
+        }
+        guard try await hasher.verify(current, against: user.passwordHash) else {
+            throw ServiceError.validation([FieldProblem(field: "currentPassword", problem: "is wrong")])
+        }
+        let hash = try await hasher.hash(new)
+        let refreshTokens = self.refreshTokens
+        try await database.transaction { db in
+            let now = Timestamp.now
+            try await users.updatePasswordHash(id: id, hash: hash, at: now, on: db)
+            try await refreshTokens.revokeAll(userID: id, at: now, on: db)
+        }
+    }
+
+    /// Deletes the account; its posts, comments, likes, follows and tokens go with it.
+    public func deleteAccount(_ id: Int64) async throws {
+        let users = self.users
+        try await database.transaction { db in
+            try await users.delete(id: id, on: db)
+        }
+    }
+
+    /// Makes the account with `email` an admin; returns false when there is no such account.
+    public func promote(email rawEmail: String) async throws -> Bool {
+        let email = AccountRules.normalizedEmail(rawEmail) ?? rawEmail
+        let users = self.users
+        return try await database.transaction { db in
+            guard let user = try await users.find(email: email, on: db) else { return false }
+            try await users.setRole(id: user.id, role: .admin, on: db)
+            return true
+        }
+    }
+
+    private func openSession(for user: UserRecord, family: String) async throws -> Session {
+        let token = RefreshTokenSecret.generate()
+        let now = Timestamp.now
+        let expiresAt = now.adding(refreshTokenLifetime)
+        let refreshTokens = self.refreshTokens
+        try await database.transaction { db in
+            try await refreshTokens.insert(userID: user.id, family: family, tokenHash: RefreshTokenSecret.hash(token),
+                                           createdAt: now, expiresAt: expiresAt, on: db)
+        }
+        let access = try await accessTokens.issue(userID: user.id, role: user.role)
+        return Session(accessToken: access, refreshToken: token,
+                       expiresIn: Int(accessTokens.lifetime.components.seconds), user: user)
+    }
+
+    private static func ensureAvailable(email: String?, nickname: String, exceptUserID: Int64?,
+                                        users: any UserRepository, on db: any SQLDatabase) async throws {
+        if let email, try await users.find(email: email, on: db) != nil {
+            throw ServiceError.conflict(code: "email_taken", message: "An account with this email already exists.")
+        }
+        if let holder = try await users.find(nicknameKey: nicknameKey(nickname), on: db), holder.id != exceptUserID {
+            throw ServiceError.conflict(code: "nickname_taken", message: "This nickname is taken.")
+        }
+    }
+}

@@ -1,0 +1,26 @@
+import Hummingbird
+
+/// Reads `Authorization: Bearer <access token>` and sets `context.identity`.
+///
+/// A missing header leaves the caller anonymous (routes that need a user then answer 401); a
+/// header with an invalid or expired token is a 401 at once, so a client learns its token is bad
+/// even on public routes.
+struct AuthMiddleware: RouterMiddleware {
+    typealias Context = AppRequestContext
+    let accessTokens: AccessTokens
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        guard let header = request.headers[.authorization] else {
+            return try await next(request, context)
+        }
+        guard header.count > 7, header.prefix(7).lowercased() == "bearer ",
+              let identity = await accessTokens.verify(String(header.dropFirst(7)).trimmingCharacters(in: .whitespaces)) else {
+            throw APIError(.unauthorized, code: "invalid_token", message: "The access token is invalid or expired.")
+        }
+        var context = context
+        context.identity = identity
+        return try await next(request, context)
+    }
+}
+
+import Foundation

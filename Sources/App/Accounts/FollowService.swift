@@ -1,0 +1,49 @@
+/// Following other users: idempotent follow and unfollow, and the two paged lists.
+public struct FollowService: Sendable {
+    let database: any Database
+    let users: any UserRepository
+    let follows: any FollowRepository
+
+    /// Follows `followeeID`; following twice is the same as once. Following yourself is invalid.
+    public func follow(_ followeeID: Int64, by followerID: Int64) async throws {
+        guard followeeID != followerID else { throw ServiceError.invalid("id", "you cannot follow yourself") }
+        let users = self.users, follows = self.follows
+        try await database.transaction { db in
+            guard try await users.find(id: followeeID, on: db) != nil else { throw ServiceError.notFound("The user") }
+            _ = try await follows.follow(followerID: followerID, followeeID: followeeID, at: .now, on: db)
+        }
+    }
+
+    /// Stops following `followeeID`; unfollowing someone you do not follow changes nothing.
+    public func unfollow(_ followeeID: Int64, by followerID: Int64) async throws {
+        guard followeeID != followerID else { throw ServiceError.invalid("id", "you cannot follow yourself") }
+        let users = self.users, follows = self.follows
+        try await database.transaction { db in
+            guard try await users.find(id: followeeID, on: db) != nil else { throw ServiceError.notFound("The user") }
+            _ = try await follows.unfollow(followerID: followerID, followeeID: followeeID, on: db)
+        }
+    }
+
+    public func followers(of userID: Int64, page: PageRequest) async throws -> [FollowEntry] {
+        try await list(userID, page: page) { follows, db in
+            try await follows.followers(of: userID, after: page.after, limit: page.limit + 1, on: db)
+        }
+    }
+
+    public func following(of userID: Int64, page: PageRequest) async throws -> [FollowEntry] {
+        try await list(userID, page: page) { follows, db in
+            try await follows.following(of: userID, after: page.after, limit: page.limit + 1, on: db)
+        }
+    }
+
+    private func list(_ userID: Int64, page: PageRequest,
+                      fetch: @escaping @Sendable (any FollowRepository, any SQLDatabase) async throws -> [FollowEntry]) async throws -> [FollowEntry] {
+        let users = self.users, follows = self.follows
+        return try await database.read { db in
+            guard try await users.find(id: userID, on: db) != nil else { throw ServiceError.notFound("The user") }
+            return try await fetch(follows, db)
+        }
+    }
+}
+
+import SQLKit

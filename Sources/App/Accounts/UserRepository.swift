@@ -1,0 +1,23 @@
+import SQLKit
+
+/// Storage of accounts.
+public protocol UserRepository: Sendable {
+    /// Stores `user` and returns it with its id. The caller checks uniqueness first, in the same transaction.
+    func insert(_ user: NewUser, on db: any SQLDatabase) async throws -> UserRecord
+    func find(id: Int64, on db: any SQLDatabase) async throws -> UserRecord?
+    func find(email: String, on db: any SQLDatabase) async throws -> UserRecord?
+    /// The user holding `nickname` compared case-insensitively, if any.
+    func find(nicknameKey: String, on db: any SQLDatabase) async throws -> UserRecord?
+    func counts(of id: Int64, on db: any SQLDatabase) async throws -> ProfileCounts
+    func update(id: Int64, nickname: String, bio: String, at: Timestamp, on db: any SQLDatabase) async throws
+    func updatePasswordHash(id: Int64, hash: String, at: Timestamp, on db: any SQLDatabase) async throws
+    func setRole(id: Int64, role: Role, on db: any SQLDatabase) async throws
+    /// Deletes the account with everything it owns, keeping the counters of other users' posts exact.
+    func delete(id: Int64, on db: any SQLDatabase) async throws
+    func count(on db: any SQLDatabase) async throws -> Int
+}
+
+/// The case-insensitive form of a nickname that uniqueness is checked on (Unicode-aware, unlike SQL's `NOCASE`).
+func nicknameKey(_ nickname: String) -> String {
+    nickname.precomposedStringWithCanonicalMapping.lowercased()
+}

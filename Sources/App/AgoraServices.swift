@@ -1,0 +1,94 @@
+import Foundation
+import Logging
+import ServiceLifecycle
+
+/// Everything Agora runs on, assembled once from the settings: the database, the repositories
+/// and the services over them. The HTTP application, the CLI commands and the tests all start here.
+public final class AgoraServices: Sendable {
+    public let settings: AppSettings
+    public let database: any Database
+    public let accessTokens: AccessTokens
+    public let hasher: PasswordHasher
+    public let accounts: AccountService
+    public let follows: FollowService
+    public let posts: PostService
+    public let comments: CommentService
+
+    private init(settings: AppSettings, database: any Database, accessTokens: AccessTokens, hasher: PasswordHasher) {
+        self.settings = settings
+        self.database = database
+        self.accessTokens = accessTokens
+        self.hasher = hasher
+        let users = SQLUserRepository()
+        let postRepository = SQLPostRepository(textSearch: SQLitePostTextSearch())
+        accounts = AccountService(
+            database: database, users: users, refreshTokens: SQLRefreshTokenRepository(), hasher: hasher,
+            accessTokens: accessTokens,
+            rateLimiter: LoginRateLimiter(maxPerEmail: settings.maxLoginFailuresPerEmail,
+                                          maxPerAddress: settings.maxLoginFailuresPerAddress,
+                                          window: settings.loginFailureWindow),
+            refreshTokenLifetime: settings.refreshTokenLifetime)
+        follows = FollowService(database: database, users: users, follows: SQLFollowRepository())
+        posts = PostService(database: database, posts: postRepository, rules: BoardRules(categories: settings.categories))
+        comments = CommentService(database: database, posts: postRepository, comments: SQLCommentRepository())
+    }
+
+    /// Creates the data directory, opens the database and applies pending migrations.
+    public static func open(settings: AppSettings, logger: Logger) async throws -> AgoraServices {
+        let directory = URL(fileURLWithPath: settings.dataDirectory, isDirectory: true)
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let database = try await SQLiteStore.open(
+            path: directory.appendingPathComponent("agora.sqlite").path, readers: settings.sqliteReaders, logger: logger)
+        try await Migrator.agora(for: database.engine).migrate(database, logger: logger)
+        let secret = try settings.jwtSecret.map { Data($0.utf8) } ?? SigningKeyFile.loadOrCreate(in: directory)
+        let accessTokens = await AccessTokens.make(secret: secret, lifetime: settings.accessTokenLifetime)
+        return AgoraServices(settings: settings, database: database, accessTokens: accessTokens,
+                             hasher: PasswordHasher(cost: settings.bcryptCost))
+    }
+
+    /// Releases the database and worker threads.
+    public func close() async throws {
+        try await database.close()
+        try await hasher.shutdown()
+    }
+}
+
+/// Keeps `AgoraServices` open while the application runs and closes it last on shutdown.
+struct AgoraServicesLifecycle: Service {
+    let services: AgoraServices
+
+    func run() async throws {
+        try? await gracefulShutdown()
+        try await services.close()
+    }
+}
+
+/// The random HMAC key kept in the data directory when no secret is configured.
+enum SigningKeyFile {
+    static func loadOrCreate(in directory: URL) throws -> Data {
+        let url = directory.appendingPathComponent("jwt.key")
+        if let text = try? String(contentsOf: url, encoding: .utf8), let key = Data(hex: text.trimmingCharacters(in: .whitespacesAndNewlines)), key.count >= 32 {
+            return key
+        }
+        var generator = SystemRandomNumberGenerator()
+        let key = Data((0..<32).map { _ in UInt8.random(in: .min ... .max, using: &generator) })
+        let hex = key.map { String(format: "%02x", $0) }.joined()
+        FileManager.default.createFile(atPath: url.path, contents: Data(hex.utf8), attributes: [.posixPermissions: 0o600])
+        return key
+    }
+}
+
+extension Data {
+    init?(hex: String) {
+        guard hex.count % 2 == 0 else { return nil }
+        var bytes: [UInt8] = []
+        var index = hex.startIndex
+        while index < hex.endIndex {
+            let next = hex.index(index, offsetBy: 2)
+            guard let byte = UInt8(hex[index..<next], radix: 16) else { return nil }
+            bytes.append(byte)
+            index = next
+        }
+        self.init(bytes)
+    }
+}

@@ -1,0 +1,42 @@
+import Hummingbird
+import Logging
+
+/// Builds the Agora application from its settings: opens storage, then wires the routes.
+/// `agora serve` runs what this returns, and the tests drive the same thing.
+public func buildApplication(settings: AppSettings, logger: Logger) async throws -> some ApplicationProtocol {
+    let services = try await AgoraServices.open(settings: settings, logger: logger)
+    let (router, _) = buildRouter(services)
+    return Application(
+        router: router,
+        configuration: .init(address: .hostname(settings.host, port: settings.port), serverName: "agora"),
+        services: [AgoraServicesLifecycle(services: services)],
+        onServerRunning: { channel in
+            let port = channel.localAddress?.port ?? settings.port
+            logger.notice("Agora listening on http://\(settings.host):\(port)")
+            print("Agora listening on http://\(settings.host):\(port)")
+        },
+        logger: logger
+    )
+}
+
+/// Wires middleware and every controller's routes; returns the router and the table of its routes.
+public func buildRouter(_ services: AgoraServices) -> (Router<AppRequestContext>, RouteTable) {
+    let router = Router(context: AppRequestContext.self)
+    let routes = RouteTable(router: router)
+    routes.add(middleware: SecurityHeadersMiddleware())
+    if !services.settings.corsAllowedOrigins.isEmpty {
+        routes.add(middleware: AllowedOriginsCORSMiddleware(allowedOrigins: services.settings.corsAllowedOrigins))
+    }
+    routes.add(middleware: ErrorMiddleware())
+    routes.add(middleware: BodyLimitMiddleware(maxBytes: services.settings.maxJSONBodyBytes))
+    routes.add(middleware: AuthMiddleware(accessTokens: services.accessTokens))
+
+    HealthController(database: services.database).addRoutes(to: routes)
+    AuthController(accounts: services.accounts, trustForwardedFor: services.settings.trustForwardedFor).addRoutes(to: routes)
+    UserController(accounts: services.accounts, follows: services.follows).addRoutes(to: routes)
+    PostController(posts: services.posts).addRoutes(to: routes)
+    CommentController(comments: services.comments).addRoutes(to: routes)
+    OpenAPIController(categories: services.settings.categories).addRoutes(to: routes)
+    routes.answerUnknownMethodsWith405()
+    return (router, routes)
+}

@@ -1,0 +1,62 @@
+import Hummingbird
+
+/// A post as sent to clients.
+struct PostDTO: Encodable, Sendable, ResponseEncodable {
+    var id: Int64
+    var author: UserSummaryDTO
+    var title: String
+    var body: String
+    var category: String
+    var tags: [String]
+    var likeCount: Int
+    var commentCount: Int
+    var viewCount: Int
+    var likedByMe: Bool?
+    var createdAt: Timestamp
+    var updatedAt: Timestamp
+
+    init(_ post: PostRecord) {
+        id = post.id
+        author = UserSummaryDTO(id: post.authorID, nickname: post.authorNickname)
+        title = post.title
+        body = post.body
+        category = post.category
+        tags = post.tags
+        likeCount = post.likeCount
+        commentCount = post.commentCount
+        viewCount = post.viewCount
+        likedByMe = post.likedByMe
+        createdAt = post.createdAt
+        updatedAt = post.updatedAt
+    }
+}
+
+/// A comment as sent to clients.
+struct CommentDTO: Encodable, Sendable, ResponseEncodable {
+    var id: Int64
+    var postId: Int64
+    var author: UserSummaryDTO
+    var body: String
+    var createdAt: Timestamp
+    var updatedAt: Timestamp
+
+    init(_ comment: CommentRecord) {
+        id = comment.id
+        postId = comment.postID
+        author = UserSummaryDTO(id: comment.authorID, nickname: comment.authorNickname)
+        body = comment.body
+        createdAt = comment.createdAt
+        updatedAt = comment.updatedAt
+    }
+}
+
+/// `{liked, likeCount}`: the state after a like or unlike.
+struct LikeStateDTO: Encodable, Sendable, ResponseEncodable {
+    var liked: Bool
+    var likeCount: Int
+}
+
+/// `{items}`: a short list that is never paged.
+struct ItemsDTO<Item: Encodable & Sendable>: Encodable, Sendable, ResponseEncodable {
+    var items: [Item]
+}

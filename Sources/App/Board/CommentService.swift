@@ -1,0 +1,53 @@
+/// Comments on posts: oldest first, edited or deleted by their author or an admin.
+public struct CommentService: Sendable {
+    let database: any Database
+    let posts: any PostRepository
+    let comments: any CommentRepository
+
+    public func create(on postID: Int64, body rawBody: String?, by authorID: Int64) async throws -> CommentRecord {
+        var problems: [FieldProblem] = []
+        let body = BoardRules.text(rawBody, field: "body", length: BoardRules.commentLength, required: true, problems: &problems)
+        guard problems.isEmpty, let body else { throw ServiceError.validation(problems) }
+        let posts = self.posts, comments = self.comments
+        return try await database.transaction { db in
+            guard try await posts.authorID(of: postID, on: db) != nil else { throw ServiceError.notFound("The post") }
+            let id = try await comments.insert(postID: postID, authorID: authorID, body: body, at: .now, on: db)
+            guard let comment = try await comments.find(id: id, on: db) else { throw ServiceError.unauthorized("The account no longer exists.") }
+            return comment
+        }
+    }
+
+    public func list(on postID: Int64, page: PageRequest) async throws -> [CommentRecord] {
+        let posts = self.posts, comments = self.comments
+        return try await database.read { db in
+            guard try await posts.authorID(of: postID, on: db) != nil else { throw ServiceError.notFound("The post") }
+            return try await comments.list(postID: postID, after: page.after, limit: page.limit + 1, on: db)
+        }
+    }
+
+    public func update(_ id: Int64, body rawBody: String?, by identity: Identity) async throws -> CommentRecord {
+        var problems: [FieldProblem] = []
+        let body = BoardRules.text(rawBody, field: "body", length: BoardRules.commentLength, required: true, problems: &problems)
+        guard problems.isEmpty, let body else { throw ServiceError.validation(problems) }
+        let comments = self.comments
+        return try await database.transaction { db in
+            guard let comment = try await comments.find(id: id, on: db) else { throw ServiceError.notFound("The comment") }
+            guard identity.mayModify(ownedBy: comment.authorID) else { throw ServiceError.forbidden }
+            let now = Timestamp.now
+            try await comments.update(id: id, body: body, at: now, on: db)
+            var updated = comment
+            updated.body = body
+            updated.updatedAt = now
+            return updated
+        }
+    }
+
+    public func delete(_ id: Int64, by identity: Identity) async throws {
+        let comments = self.comments
+        try await database.transaction { db in
+            guard let comment = try await comments.find(id: id, on: db) else { throw ServiceError.notFound("The comment") }
+            guard identity.mayModify(ownedBy: comment.authorID) else { throw ServiceError.forbidden }
+            try await comments.delete(id: id, on: db)
+        }
+    }
+}

@@ -1,0 +1,27 @@
+import SQLKit
+
+/// Storage of posts, their tags and their likes.
+public protocol PostRepository: Sendable {
+    func insert(_ post: NewPost, on db: any SQLDatabase) async throws -> Int64
+    /// The post, with `likedByMe` filled in when `viewerID` is given.
+    func find(id: Int64, viewerID: Int64?, on db: any SQLDatabase) async throws -> PostRecord?
+    /// The author of post `id`, or nil when there is no such post.
+    func authorID(of id: Int64, on db: any SQLDatabase) async throws -> Int64?
+    /// Posts matching `filter`, newest first, with ids below `before`.
+    func list(_ filter: PostFilter, before: Int64?, limit: Int, viewerID: Int64?, on db: any SQLDatabase) async throws -> [PostRecord]
+    func update(id: Int64, changes: PostChanges, at: Timestamp, on db: any SQLDatabase) async throws
+    func delete(id: Int64, on db: any SQLDatabase) async throws
+    /// Adds a like; returns false when `userID` already liked it. The count stays exact.
+    func like(postID: Int64, userID: Int64, at: Timestamp, on db: any SQLDatabase) async throws -> Bool
+    /// Removes a like; returns false when there was none.
+    func unlike(postID: Int64, userID: Int64, on db: any SQLDatabase) async throws -> Bool
+    func likeCount(of postID: Int64, on db: any SQLDatabase) async throws -> Int
+    /// Up to `limit` other posts sharing tags with `id`, by Jaccard similarity of tag sets, ties newest first.
+    func related(to id: Int64, limit: Int, viewerID: Int64?, on db: any SQLDatabase) async throws -> [PostRecord]
+}
+
+/// The part of post search that differs between engines: how `text` is matched literally.
+public protocol PostTextSearch: Sendable {
+    /// A predicate over `posts p` true when `text` occurs in the title or body.
+    func predicate(matching text: String) -> SQLQueryString
+}

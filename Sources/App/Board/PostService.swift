@@ -1,0 +1,104 @@
+import SQLKit
+
+/// Posts and likes: writing, reading, listing, searching and relating posts.
+public struct PostService: Sendable {
+    let database: any Database
+    let posts: any PostRepository
+    let rules: BoardRules
+
+    public struct Draft: Sendable {
+        public var title: String?
+        public var body: String?
+        public var category: String?
+        public var tags: [String]?
+    }
+
+    /// Stores a new post by `authorID` and returns it.
+    public func create(_ draft: Draft, by authorID: Int64) async throws -> PostRecord {
+        var problems: [FieldProblem] = []
+        let title = BoardRules.text(draft.title, field: "title", length: BoardRules.titleLength, required: true, problems: &problems)
+        let body = BoardRules.text(draft.body, field: "body", length: BoardRules.bodyLength, required: true, problems: &problems)
+        let category = rules.category(draft.category, required: true, problems: &problems)
+        let tags = BoardRules.tags(draft.tags, problems: &problems) ?? []
+        guard problems.isEmpty, let title, let body, let category else { throw ServiceError.validation(problems) }
+        let posts = self.posts
+        return try await database.transaction { db in
+            let id = try await posts.insert(NewPost(authorID: authorID, title: title, body: body, category: category,
+                                                    tags: tags, createdAt: .now), on: db)
+            guard let post = try await posts.find(id: id, viewerID: authorID, on: db) else {
+                throw ServiceError.unauthorized("The account no longer exists.")
+            }
+            return post
+        }
+    }
+
+    public func find(_ id: Int64, viewerID: Int64?) async throws -> PostRecord {
+        let posts = self.posts
+        guard let post = try await database.read({ db in try await posts.find(id: id, viewerID: viewerID, on: db) }) else {
+            throw ServiceError.notFound("The post")
+        }
+        return post
+    }
+
+    public func list(_ filter: PostFilter, page: PageRequest, viewerID: Int64?) async throws -> [PostRecord] {
+        let posts = self.posts
+        return try await database.read { db in
+            try await posts.list(filter, before: page.after, limit: page.limit + 1, viewerID: viewerID, on: db)
+        }
+    }
+
+    /// Applies `draft`'s present fields; only the author or an admin may.
+    public func update(_ id: Int64, with draft: Draft, by identity: Identity) async throws -> PostRecord {
+        var problems: [FieldProblem] = []
+        let changes = PostChanges(
+            title: BoardRules.text(draft.title, field: "title", length: BoardRules.titleLength, required: false, problems: &problems),
+            body: BoardRules.text(draft.body, field: "body", length: BoardRules.bodyLength, required: false, problems: &problems),
+            category: rules.category(draft.category, required: false, problems: &problems),
+            tags: BoardRules.tags(draft.tags, problems: &problems))
+        if !problems.isEmpty { throw ServiceError.validation(problems) }
+        let posts = self.posts
+        return try await database.transaction { db in
+            try await Self.authorize(identity, onPost: id, posts: posts, on: db)
+            try await posts.update(id: id, changes: changes, at: .now, on: db)
+            guard let post = try await posts.find(id: id, viewerID: identity.userID, on: db) else { throw ServiceError.notFound("The post") }
+            return post
+        }
+    }
+
+    /// Deletes the post with its comments, likes and tags; only the author or an admin may.
+    public func delete(_ id: Int64, by identity: Identity) async throws {
+        let posts = self.posts
+        try await database.transaction { db in
+            try await Self.authorize(identity, onPost: id, posts: posts, on: db)
+            try await posts.delete(id: id, on: db)
+        }
+    }
+
+    /// Likes or unlikes the post for `userID`, idempotently; returns the state and the exact count.
+    public func setLike(_ liked: Bool, post id: Int64, by userID: Int64) async throws -> (liked: Bool, likeCount: Int) {
+        let posts = self.posts
+        return try await database.transaction { db in
+            guard try await posts.authorID(of: id, on: db) != nil else { throw ServiceError.notFound("The post") }
+            if liked {
+                _ = try await posts.like(postID: id, userID: userID, at: .now, on: db)
+            } else {
+                _ = try await posts.unlike(postID: id, userID: userID, on: db)
+            }
+            return (liked, try await posts.likeCount(of: id, on: db))
+        }
+    }
+
+    /// Up to five other posts that share the most tags with post `id`.
+    public func related(to id: Int64, viewerID: Int64?) async throws -> [PostRecord] {
+        let posts = self.posts
+        return try await database.read { db in
+            guard try await posts.authorID(of: id, on: db) != nil else { throw ServiceError.notFound("The post") }
+            return try await posts.related(to: id, limit: 5, viewerID: viewerID, on: db)
+        }
+    }
+
+    static func authorize(_ identity: Identity, onPost id: Int64, posts: any PostRepository, on db: any SQLDatabase) async throws {
+        guard let authorID = try await posts.authorID(of: id, on: db) else { throw ServiceError.notFound("The post") }
+        guard identity.mayModify(ownedBy: authorID) else { throw ServiceError.forbidden }
+    }
+}

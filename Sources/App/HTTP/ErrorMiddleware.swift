@@ -1,0 +1,62 @@
+import Hummingbird
+import Logging
+import SQLiteNIO
+
+/// Turns every error a handler throws into the API's one error shape.
+///
+/// `APIError` passes through; Hummingbird's own errors keep their status with a stable code;
+/// storage outages become 503; anything else is logged and answered with a bare 500 that leaks
+/// nothing of the error.
+struct ErrorMiddleware: RouterMiddleware {
+    typealias Context = AppRequestContext
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        do {
+            return try await next(request, context)
+        } catch {
+            return try Self.apiError(for: error, request: request, logger: context.logger)
+                .response(from: request, context: context)
+        }
+    }
+
+    static func apiError(for error: any Error, request: Request, logger: Logger) -> APIError {
+        switch error {
+        case let error as APIError:
+            return error
+        case let error as ServiceError:
+            return APIError(error)
+        case let error as HTTPError:
+            return apiError(for: error)
+        case let error as DecodingError:
+            return AgoraJSONDecoder.apiError(for: error)
+        case let error as DatabaseUnavailable:
+            logger.error("database unavailable", metadata: ["error": "\(error)"])
+            return APIError(.serviceUnavailable, code: "unavailable", message: "The service is unavailable; try again shortly.")
+        case let error as SQLiteError where error.reason == .busy || error.reason == .locked:
+            logger.error("database busy", metadata: ["error": "\(error)"])
+            return APIError(.serviceUnavailable, code: "unavailable", message: "The service is busy; try again shortly.")
+        default:
+            logger.error("unhandled error", metadata: ["error": "\(String(reflecting: error))", "path": "\(request.uri.path)"])
+            return APIError(.internalServerError, code: "internal_error", message: "Something went wrong on our side.")
+        }
+    }
+
+    private static func apiError(for error: HTTPError) -> APIError {
+        // Hummingbird's own errors: unknown routes, bodies past the limit, and the like.
+        switch error.status {
+        case .notFound:
+            return APIError(.notFound, code: "not_found", message: "No such resource.")
+        case .contentTooLarge:
+            return APIError(.contentTooLarge, code: "body_too_large", message: "The body is too large.")
+        case .badRequest:
+            return APIError(.badRequest, code: "bad_request", message: "The request is malformed.")
+        case .unauthorized:
+            return .unauthorized
+        case .forbidden:
+            return .forbidden
+        default:
+            return APIError(error.status, code: error.status.reasonPhrase.lowercased().replacingOccurrences(of: " ", with: "_"),
+                            message: error.status.reasonPhrase + ".")
+        }
+    }
+}

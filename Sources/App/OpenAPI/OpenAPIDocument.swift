@@ -1,0 +1,193 @@
+/// The OpenAPI 3.1 description of every route, built from a list of operations so that the
+/// document and the router can be compared route by route (see the OpenAPI test).
+public enum OpenAPIDocument {
+    /// Who may call an operation.
+    enum Access { case anyone, signedIn, optionalSignIn }
+
+    struct Operation {
+        var method: String
+        var path: String
+        var summary: String
+        var tag: String
+        var access: Access = .anyone
+        var query: [(String, JSONValue, String)] = []
+        var body: String?
+        var success: (Int, String?)
+        var errors: [Int] = []
+    }
+
+    static let pageQuery: [(String, JSONValue, String)] = [
+        ("limit", ["type": "integer", "minimum": 1, "maximum": 100, "default": 20], "Items per page, 1–100."),
+        ("cursor", ["type": "string"], "The `nextCursor` of the previous page."),
+    ]
+
+    static let operations: [Operation] = [
+        Operation(method: "GET", path: "/healthz", summary: "The process is alive.", tag: "health", success: (200, "Status")),
+        Operation(method: "GET", path: "/readyz", summary: "The database answers.", tag: "health", success: (200, "Status"), errors: [503]),
+        Operation(method: "GET", path: "/api/openapi.json", summary: "This document.", tag: "meta", success: (200, nil)),
+
+        Operation(method: "POST", path: "/api/auth/signup", summary: "Create an account (unverified member).", tag: "auth",
+                  body: "SignupRequest", success: (201, "UserEnvelope"), errors: [400, 409, 413, 415, 422]),
+        Operation(method: "POST", path: "/api/auth/login", summary: "Sign in: an access token and a refresh token.", tag: "auth",
+                  body: "LoginRequest", success: (200, "Session"), errors: [400, 401, 413, 415, 429]),
+        Operation(method: "POST", path: "/api/auth/refresh", summary: "Rotate a refresh token; reuse revokes its family.", tag: "auth",
+                  body: "RefreshRequest", success: (200, "Session"), errors: [400, 401, 413, 415, 422]),
+        Operation(method: "POST", path: "/api/auth/logout", summary: "Revoke a refresh token's family.", tag: "auth",
+                  body: "RefreshRequest", success: (204, nil), errors: [400, 413, 415, 422]),
+
+        Operation(method: "GET", path: "/api/users/me", summary: "The caller's account with counts.", tag: "users",
+                  access: .signedIn, success: (200, "Account"), errors: [401]),
+        Operation(method: "PATCH", path: "/api/users/me", summary: "Change nickname and/or bio.", tag: "users",
+                  access: .signedIn, body: "UpdateProfileRequest", success: (200, "Account"), errors: [400, 401, 409, 413, 415, 422]),
+        Operation(method: "DELETE", path: "/api/users/me", summary: "Delete the account with its posts, comments, likes and follows.",
+                  tag: "users", access: .signedIn, success: (204, nil), errors: [401]),
+        Operation(method: "PUT", path: "/api/users/me/password", summary: "Change the password; signs out every session.", tag: "users",
+                  access: .signedIn, body: "ChangePasswordRequest", success: (204, nil), errors: [400, 401, 413, 415, 422]),
+        Operation(method: "GET", path: "/api/users/{id}", summary: "A public profile with follower, following and post counts.",
+                  tag: "users", success: (200, "Profile"), errors: [404]),
+        Operation(method: "PUT", path: "/api/users/{id}/follow", summary: "Follow a user (idempotent).", tag: "users",
+                  access: .signedIn, success: (200, "FollowState"), errors: [401, 404, 422]),
+        Operation(method: "DELETE", path: "/api/users/{id}/follow", summary: "Unfollow a user (idempotent).", tag: "users",
+                  access: .signedIn, success: (200, "FollowState"), errors: [401, 404, 422]),
+        Operation(method: "GET", path: "/api/users/{id}/followers", summary: "Users following this user, newest first.", tag: "users",
+                  query: pageQuery, success: (200, "UserSummaryPage"), errors: [404, 422]),
+        Operation(method: "GET", path: "/api/users/{id}/following", summary: "Users this user follows, newest first.", tag: "users",
+                  query: pageQuery, success: (200, "UserSummaryPage"), errors: [404, 422]),
+
+        Operation(method: "GET", path: "/api/posts", summary: "Posts, newest first, filtered and searched.", tag: "posts",
+                  access: .optionalSignIn,
+                  query: pageQuery + [
+                    ("category", ["type": "string"], "Only this category."),
+                    ("tag", ["type": "string"], "Only posts with this tag."),
+                    ("author", ["type": "integer"], "Only posts by this user id."),
+                    ("q", ["type": "string", "maxLength": 200], "Text searched for literally in titles and bodies."),
+                  ],
+                  success: (200, "PostPage"), errors: [401, 422]),
+        Operation(method: "POST", path: "/api/posts", summary: "Write a post as the caller.", tag: "posts",
+                  access: .signedIn, body: "PostRequest", success: (201, "Post"), errors: [400, 401, 413, 415, 422]),
+        Operation(method: "GET", path: "/api/posts/{id}", summary: "One post; `likedByMe` when signed in.", tag: "posts",
+                  access: .optionalSignIn, success: (200, "Post"), errors: [401, 404]),
+        Operation(method: "PATCH", path: "/api/posts/{id}", summary: "Edit a post (author or admin).", tag: "posts",
+                  access: .signedIn, body: "PostPatchRequest", success: (200, "Post"), errors: [400, 401, 403, 404, 413, 415, 422]),
+        Operation(method: "DELETE", path: "/api/posts/{id}", summary: "Delete a post (author or admin).", tag: "posts",
+                  access: .signedIn, success: (204, nil), errors: [401, 403, 404]),
+        Operation(method: "PUT", path: "/api/posts/{id}/like", summary: "Like a post (idempotent).", tag: "posts",
+                  access: .signedIn, success: (200, "LikeState"), errors: [401, 404]),
+        Operation(method: "DELETE", path: "/api/posts/{id}/like", summary: "Unlike a post (idempotent).", tag: "posts",
+                  access: .signedIn, success: (200, "LikeState"), errors: [401, 404]),
+        Operation(method: "GET", path: "/api/posts/{id}/related", summary: "Up to 5 posts sharing tags (Jaccard), ties newest first.",
+                  tag: "posts", access: .optionalSignIn, success: (200, "PostList"), errors: [401, 404]),
+        Operation(method: "GET", path: "/api/posts/{id}/comments", summary: "Comments, oldest first.", tag: "comments",
+                  query: pageQuery, success: (200, "CommentPage"), errors: [404, 422]),
+        Operation(method: "POST", path: "/api/posts/{id}/comments", summary: "Comment on a post.", tag: "comments",
+                  access: .signedIn, body: "CommentRequest", success: (201, "Comment"), errors: [400, 401, 404, 413, 415, 422]),
+        Operation(method: "PATCH", path: "/api/comments/{id}", summary: "Edit a comment (author or admin).", tag: "comments",
+                  access: .signedIn, body: "CommentRequest", success: (200, "Comment"), errors: [400, 401, 403, 404, 413, 415, 422]),
+        Operation(method: "DELETE", path: "/api/comments/{id}", summary: "Delete a comment (author or admin).", tag: "comments",
+                  access: .signedIn, success: (204, nil), errors: [401, 403, 404]),
+    ]
+
+    /// The routes the document describes, as `RouteDescription`s.
+    public static var routes: [RouteDescription] {
+        operations.map { RouteDescription(method: $0.method, path: $0.path) }.sorted()
+    }
+
+    /// The whole document.
+    public static func document(categories: [String]) -> JSONValue {
+        var paths: [(String, JSONValue)] = []
+        for operation in operations {
+            let entry = (operation.method.lowercased(), describe(operation))
+            if let index = paths.firstIndex(where: { $0.0 == operation.path }), case .object(var methods) = paths[index].1 {
+                methods.append(entry)
+                paths[index].1 = .object(methods)
+            } else {
+                paths.append((operation.path, .object([entry])))
+            }
+        }
+        return [
+            "openapi": "3.1.0",
+            "info": [
+                "title": "Agora API",
+                "version": "1.0.0",
+                "description": """
+                    Accounts and a board (posts, comments, likes, follows). JSON with camelCase keys; timestamps are \
+                    ISO-8601 UTC; ids are integers. Lists are `{items, nextCursor}` with keyset pagination. Every error \
+                    is `{"error": {"code", "message", "details"?}}`; a path id that is not a positive integer names \
+                    nothing and answers 404.
+                    """,
+            ],
+            "servers": [["url": "/"]],
+            "paths": .object(paths),
+            "components": ["schemas": OpenAPISchemas.all(categories: categories), "securitySchemes": [
+                "bearer": ["type": "http", "scheme": "bearer", "bearerFormat": "JWT"],
+            ]],
+        ]
+    }
+
+    private static func describe(_ operation: Operation) -> JSONValue {
+        var fields: [(String, JSONValue)] = [
+            ("summary", .string(operation.summary)),
+            ("operationId", .string(operationID(operation))),
+            ("tags", [.string(operation.tag)]),
+        ]
+        switch operation.access {
+        case .anyone: break
+        case .signedIn: fields.append(("security", [["bearer": []]]))
+        case .optionalSignIn: fields.append(("security", [[:], ["bearer": []]]))
+        }
+        var parameters: [JSONValue] = []
+        if operation.path.contains("{id}") {
+            parameters.append(["name": "id", "in": "path", "required": true,
+                               "schema": ["type": "integer", "minimum": 1], "description": "A positive integer id."])
+        }
+        for (name, schema, description) in operation.query {
+            parameters.append(["name": .string(name), "in": "query", "required": false, "schema": schema,
+                               "description": .string(description)])
+        }
+        if !parameters.isEmpty { fields.append(("parameters", .array(parameters))) }
+        if let body = operation.body {
+            fields.append(("requestBody", ["required": true, "content": ["application/json": ["schema": ref(body)]]]))
+        }
+        var responses: [(String, JSONValue)] = []
+        let (status, schema) = operation.success
+        if let schema {
+            responses.append((String(status), ["description": "Success.", "content": ["application/json": ["schema": ref(schema)]]]))
+        } else if status == 204 {
+            responses.append(("204", ["description": "Done; no body."]))
+        } else {
+            responses.append((String(status), ["description": "Success.", "content": ["application/json": ["schema": ["type": "object"]]]]))
+        }
+        var errors = operation.errors
+        if operation.method != "GET" || operation.access == .signedIn { errors.append(405) }
+        for code in Set(errors + [500]).sorted() {
+            responses.append((String(code), ["description": .string(errorDescriptions[code] ?? "Error."),
+                                             "content": ["application/json": ["schema": ref("Error")]]]))
+        }
+        fields.append(("responses", .object(responses)))
+        return .object(fields)
+    }
+
+    static let errorDescriptions: [Int: String] = [
+        400: "Malformed JSON or a field of the wrong type (`malformed_json`, `invalid_body`).",
+        401: "No, an invalid or an expired token (`unauthorized`, `invalid_token`).",
+        403: "Signed in but not allowed (`forbidden`).",
+        404: "No such resource (`not_found`).",
+        405: "The path exists but not with this method (`method_not_allowed`, with `Allow`).",
+        409: "Conflicts with stored data (`email_taken`, `nickname_taken`).",
+        413: "The body is larger than the limit, 1 MiB by default (`body_too_large`).",
+        415: "The body is not `application/json` (`unsupported_media_type`).",
+        422: "A field breaks a rule; `details` names each (`validation_failed`).",
+        429: "Too many failed attempts; see `Retry-After` (`rate_limited`).",
+        500: "A fault on the server (`internal_error`); never caused by client input.",
+        503: "Storage is unavailable (`unavailable`, `not_ready`).",
+    ]
+
+    private static func operationID(_ operation: Operation) -> String {
+        let words = operation.path.split(separator: "/").filter { $0 != "api" }.map { part in
+            part.hasPrefix("{") ? "ById" : part.replacingOccurrences(of: ".", with: "_").capitalized
+        }
+        return operation.method.lowercased() + words.joined()
+    }
+
+    static func ref(_ name: String) -> JSONValue { ["$ref": .string("#/components/schemas/\(name)")] }
+}

@@ -1,0 +1,87 @@
+/// The schemas of the OpenAPI document: one per wire shape (DTO) and request body.
+enum OpenAPISchemas {
+    static func object(_ properties: [(String, JSONValue)], required: [String] = []) -> JSONValue {
+        var fields: [(String, JSONValue)] = [("type", "object"), ("properties", .object(properties))]
+        if !required.isEmpty { fields.append(("required", .array(required.map(JSONValue.string)))) }
+        return .object(fields)
+    }
+
+    static let id: JSONValue = ["type": "integer", "format": "int64", "minimum": 1]
+    static let timestamp: JSONValue = ["type": "string", "format": "date-time"]
+    static let string: JSONValue = ["type": "string"]
+    static let integer: JSONValue = ["type": "integer"]
+    static let boolean: JSONValue = ["type": "boolean"]
+
+    static func page(of item: String) -> JSONValue {
+        object([("items", ["type": "array", "items": OpenAPIDocument.ref(item)]),
+                ("nextCursor", ["type": ["string", "null"], "description": "Absent on the last page."])], required: ["items"])
+    }
+
+    static func all(categories: [String]) -> JSONValue {
+        let tags: JSONValue = ["type": "array", "maxItems": 10,
+                               "items": ["type": "string", "minLength": 1, "maxLength": 30],
+                               "description": "Normalised: trimmed, lower-cased, inner spaces as `-`, duplicates dropped."]
+        let category: JSONValue = ["type": "string", "enum": .array(categories.map(JSONValue.string)),
+                                   "default": .string(categories.first ?? "general")]
+        let title: JSONValue = ["type": "string", "minLength": 1, "maxLength": 200]
+        let postBody: JSONValue = ["type": "string", "minLength": 1, "maxLength": 100_000]
+        let commentBody: JSONValue = ["type": "string", "minLength": 1, "maxLength": 5_000]
+        let nickname: JSONValue = ["type": "string", "minLength": 2, "maxLength": 30, "description": "Any script; unique ignoring case."]
+        let password: JSONValue = ["type": "string", "minLength": 8, "maxLength": 256]
+        return [
+            "Error": object([("error", object([
+                ("code", ["type": "string", "description": "snake_case, stable"]),
+                ("message", ["type": "string", "description": "A human sentence."]),
+                ("details", ["type": "array", "items": object([("field", string), ("problem", string)], required: ["field", "problem"])]),
+            ], required: ["code", "message"]))], required: ["error"]),
+            "Status": object([("status", ["type": "string", "const": "ok"])], required: ["status"]),
+            "Role": ["type": "string", "enum": ["member", "admin"]],
+            "Account": object([
+                ("id", id), ("email", ["type": "string", "format": "email"]), ("nickname", string), ("bio", string),
+                ("role", OpenAPIDocument.ref("Role")), ("emailVerified", boolean), ("createdAt", timestamp),
+                ("followerCount", integer), ("followingCount", integer), ("postCount", integer),
+            ], required: ["id", "email", "nickname", "bio", "role", "emailVerified", "createdAt"]),
+            "Profile": object([
+                ("id", id), ("nickname", string), ("bio", string), ("role", OpenAPIDocument.ref("Role")), ("createdAt", timestamp),
+                ("followerCount", integer), ("followingCount", integer), ("postCount", integer),
+            ], required: ["id", "nickname", "bio", "role", "createdAt", "followerCount", "followingCount", "postCount"]),
+            "UserSummary": object([("id", id), ("nickname", string)], required: ["id", "nickname"]),
+            "UserSummaryPage": page(of: "UserSummary"),
+            "UserEnvelope": object([("user", OpenAPIDocument.ref("Account"))], required: ["user"]),
+            "Session": object([
+                ("accessToken", ["type": "string", "description": "JWT (HS256), 15 minutes."]),
+                ("refreshToken", ["type": "string", "description": "Opaque, 30 days, single use."]),
+                ("expiresIn", ["type": "integer", "description": "Seconds until the access token expires."]),
+                ("user", OpenAPIDocument.ref("Account")),
+            ], required: ["accessToken", "refreshToken", "expiresIn", "user"]),
+            "FollowState": object([("following", boolean)], required: ["following"]),
+            "LikeState": object([("liked", boolean), ("likeCount", integer)], required: ["liked", "likeCount"]),
+            "Post": object([
+                ("id", id), ("author", OpenAPIDocument.ref("UserSummary")), ("title", string), ("body", string),
+                ("category", string), ("tags", ["type": "array", "items": string]), ("likeCount", integer),
+                ("commentCount", integer), ("viewCount", integer),
+                ("likedByMe", ["type": "boolean", "description": "Present when the caller is signed in."]),
+                ("createdAt", timestamp), ("updatedAt", timestamp),
+            ], required: ["id", "author", "title", "body", "category", "tags", "likeCount", "commentCount", "viewCount",
+                          "createdAt", "updatedAt"]),
+            "PostPage": page(of: "Post"),
+            "PostList": object([("items", ["type": "array", "maxItems": 5, "items": OpenAPIDocument.ref("Post")])], required: ["items"]),
+            "Comment": object([
+                ("id", id), ("postId", id), ("author", OpenAPIDocument.ref("UserSummary")), ("body", string),
+                ("createdAt", timestamp), ("updatedAt", timestamp),
+            ], required: ["id", "postId", "author", "body", "createdAt", "updatedAt"]),
+            "CommentPage": page(of: "Comment"),
+            "SignupRequest": object([("email", ["type": "string", "format": "email"]), ("password", password), ("nickname", nickname)],
+                                    required: ["email", "password", "nickname"]),
+            "LoginRequest": object([("email", string), ("password", string)], required: ["email", "password"]),
+            "RefreshRequest": object([("refreshToken", string)], required: ["refreshToken"]),
+            "UpdateProfileRequest": object([("nickname", nickname), ("bio", ["type": "string", "maxLength": 500])]),
+            "ChangePasswordRequest": object([("currentPassword", string), ("newPassword", password)],
+                                            required: ["currentPassword", "newPassword"]),
+            "PostRequest": object([("title", title), ("body", postBody), ("category", category), ("tags", tags)],
+                                  required: ["title", "body"]),
+            "PostPatchRequest": object([("title", title), ("body", postBody), ("category", category), ("tags", tags)]),
+            "CommentRequest": object([("body", commentBody)], required: ["body"]),
+        ]
+    }
+}

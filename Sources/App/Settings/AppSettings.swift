@@ -1,0 +1,77 @@
+import Configuration
+import Foundation
+import Logging
+
+/// Every setting Agora reads, typed, read once at start-up and passed down.
+///
+/// Values come from a `ConfigReader` (command-line flags, `AGORA_*` environment variables,
+/// an optional `.env` file); nothing deeper in the code reads the environment.
+public struct AppSettings: Sendable {
+    /// Address the HTTP server binds to.
+    public var host: String = "127.0.0.1"
+    /// Port the HTTP server binds to (0 picks a free port).
+    public var port: Int = 8080
+    /// Directory holding the embedded database and generated keys.
+    public var dataDirectory: String = "./agora-data"
+    /// Minimum log level.
+    public var logLevel: Logger.Level = .info
+
+    /// bcrypt work factor for new password hashes.
+    public var bcryptCost: Int = 10
+    /// HMAC secret for access tokens; when nil a random key is generated and kept in the data directory.
+    public var jwtSecret: String?
+    /// Lifetime of an access token.
+    public var accessTokenLifetime: Duration = .seconds(15 * 60)
+    /// Lifetime of a refresh token.
+    public var refreshTokenLifetime: Duration = .seconds(30 * 24 * 3600)
+    /// Failed logins allowed per email within `loginFailureWindow`.
+    public var maxLoginFailuresPerEmail: Int = 5
+    /// Failed logins allowed per client address within `loginFailureWindow`.
+    public var maxLoginFailuresPerAddress: Int = 20
+    /// The window over which failed logins are counted.
+    public var loginFailureWindow: Duration = .seconds(15 * 60)
+    /// Trust the first address of `X-Forwarded-For` as the client address (only behind a proxy you run).
+    public var trustForwardedFor: Bool = false
+
+    /// Post categories a client may choose from; the first is the default.
+    public var categories: [String] = ["general"]
+    /// Largest JSON request body accepted, in bytes.
+    public var maxJSONBodyBytes: Int = 1 << 20
+    /// Origins allowed by CORS; empty means same origin only (CORS off).
+    public var corsAllowedOrigins: [String] = []
+
+    /// Read-only SQLite connections beside the single writer.
+    public var sqliteReaders: Int = 4
+
+    public init() {}
+
+    /// Reads settings from `config`, falling back to the defaults above for anything unset.
+    ///
+    /// Keys are relative to the `agora` scope, so `port` is `--port` on the command line and
+    /// `AGORA_PORT` in the environment.
+    public init(config: ConfigReader) {
+        let defaults = AppSettings()
+        host = config.string(forKey: "host", default: defaults.host)
+        port = config.int(forKey: "port", default: defaults.port)
+        dataDirectory = config.string(forKey: "data.dir", default: defaults.dataDirectory)
+        logLevel = Logger.Level(rawValue: config.string(forKey: "log.level", default: "info")) ?? defaults.logLevel
+        bcryptCost = config.int(forKey: "bcrypt.cost", default: defaults.bcryptCost)
+        jwtSecret = config.string(forKey: "jwt.secret", isSecret: true)
+        accessTokenLifetime = .seconds(config.int(forKey: "access.token.seconds", default: 15 * 60))
+        refreshTokenLifetime = .seconds(config.int(forKey: "refresh.token.seconds", default: 30 * 24 * 3600))
+        maxLoginFailuresPerEmail = config.int(forKey: "login.max.failures.per.email", default: defaults.maxLoginFailuresPerEmail)
+        maxLoginFailuresPerAddress = config.int(forKey: "login.max.failures.per.address", default: defaults.maxLoginFailuresPerAddress)
+        loginFailureWindow = .seconds(config.int(forKey: "login.failure.window.seconds", default: 15 * 60))
+        trustForwardedFor = config.bool(forKey: "trust.forwarded.for", default: false)
+        categories = Self.list(config.string(forKey: "categories")) ?? defaults.categories
+        maxJSONBodyBytes = config.int(forKey: "max.json.body.bytes", default: defaults.maxJSONBodyBytes)
+        corsAllowedOrigins = Self.list(config.string(forKey: "cors.origins")) ?? []
+        sqliteReaders = max(1, config.int(forKey: "sqlite.readers", default: defaults.sqliteReaders))
+    }
+
+    private static func list(_ value: String?) -> [String]? {
+        guard let value else { return nil }
+        let items = value.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        return items.isEmpty ? nil : items
+    }
+}

@@ -1,0 +1,34 @@
+import SQLKit
+
+/// The storage engine behind Agora: reads on any connection, writes in transactions.
+///
+/// Repositories receive the `SQLDatabase` handed to the closures, so a service decides the
+/// transaction boundary and several repositories (and, later, the queue) can share one
+/// transaction.
+public protocol Database: Sendable {
+    /// Which SQL engine this is; repositories use it where dialects differ.
+    var engine: DatabaseEngine { get }
+
+    /// Runs `body` on a connection that sees committed data. Must not write.
+    func read<T: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> T) async throws -> T
+
+    /// Runs `body` inside one transaction: committed when it returns, rolled back when it throws.
+    func transaction<T: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> T) async throws -> T
+
+    /// Throws when the database does not answer.
+    func ping() async throws
+
+    /// Closes every connection. No call may follow.
+    func close() async throws
+}
+
+/// The SQL engines Agora runs on.
+public enum DatabaseEngine: String, Sendable {
+    case sqlite
+}
+
+/// A storage failure that a client cannot cause and should retry later (shown as 503).
+public struct DatabaseUnavailable: Error, CustomStringConvertible {
+    public let description: String
+    public init(_ description: String) { self.description = description }
+}

@@ -1,0 +1,142 @@
+import Foundation
+import SQLKit
+
+/// `PostRepository` over SQLKit. Only text search differs between engines; it comes in as a
+/// `PostTextSearch`.
+struct SQLPostRepository: PostRepository {
+    let textSearch: any PostTextSearch
+
+    private static let columns: SQLQueryString = """
+        p.id, p.author_id, u.nickname AS author_nickname, p.title, p.body, p.category, p.tags,
+        p.like_count, p.comment_count, p.view_count, p.created_at, p.updated_at
+        """
+
+    func insert(_ post: NewPost, on db: any SQLDatabase) async throws -> Int64 {
+        let row = try await db.raw("""
+            INSERT INTO posts (author_id, title, body, category, tags, tag_count, created_at, updated_at)
+            VALUES (\(bind: post.authorID), \(bind: post.title), \(bind: post.body), \(bind: post.category),
+                    \(bind: Self.encodeTags(post.tags)), \(bind: post.tags.count), \(bind: post.createdAt.milliseconds),
+                    \(bind: post.createdAt.milliseconds))
+            RETURNING id
+            """).first()
+        guard let id = try row?.decode(column: "id", as: Int64.self) else { throw StorageInvariant("INSERT … RETURNING gave no row") }
+        try await insertTags(post.tags, postID: id, on: db)
+        return id
+    }
+
+    func find(id: Int64, viewerID: Int64?, on db: any SQLDatabase) async throws -> PostRecord? {
+        try await db.raw("""
+            SELECT \(Self.columns)\(Self.likedByMe(viewerID)) FROM posts p JOIN users u ON u.id = p.author_id WHERE p.id = \(bind: id)
+            """).first().map { try Self.record($0, viewerID: viewerID) }
+    }
+
+    func authorID(of id: Int64, on db: any SQLDatabase) async throws -> Int64? {
+        try await db.raw("SELECT author_id FROM posts WHERE id = \(bind: id)").first()?.decode(column: "author_id", as: Int64.self)
+    }
+
+    func list(_ filter: PostFilter, before: Int64?, limit: Int, viewerID: Int64?, on db: any SQLDatabase) async throws -> [PostRecord] {
+        var sql: SQLQueryString = """
+            SELECT \(Self.columns)\(Self.likedByMe(viewerID)) FROM posts p JOIN users u ON u.id = p.author_id
+            WHERE p.id < \(bind: before ?? Int64.max)
+            """
+        if let category = filter.category { sql += " AND p.category = \(bind: category)" }
+        if let authorID = filter.authorID { sql += " AND p.author_id = \(bind: authorID)" }
+        if let tag = filter.tag { sql += " AND EXISTS (SELECT 1 FROM post_tags t WHERE t.post_id = p.id AND t.tag = \(bind: tag))" }
+        if let text = filter.text { sql += " AND " + textSearch.predicate(matching: text) }
+        sql += " ORDER BY p.id DESC LIMIT \(bind: limit)"
+        return try await db.raw(sql).all().map { try Self.record($0, viewerID: viewerID) }
+    }
+
+    func update(id: Int64, changes: PostChanges, at time: Timestamp, on db: any SQLDatabase) async throws {
+        var assignments: [SQLQueryString] = ["updated_at = \(bind: time.milliseconds)"]
+        if let title = changes.title { assignments.append("title = \(bind: title)") }
+        if let body = changes.body { assignments.append("body = \(bind: body)") }
+        if let category = changes.category { assignments.append("category = \(bind: category)") }
+        if let tags = changes.tags {
+            assignments.append("tags = \(bind: Self.encodeTags(tags))")
+            assignments.append("tag_count = \(bind: tags.count)")
+        }
+        try await db.raw("UPDATE posts SET \(assignments.joined(separator: ", ")) WHERE id = \(bind: id)").run()
+        if let tags = changes.tags {
+            try await db.raw("DELETE FROM post_tags WHERE post_id = \(bind: id)").run()
+            try await insertTags(tags, postID: id, on: db)
+        }
+    }
+
+    func delete(id: Int64, on db: any SQLDatabase) async throws {
+        try await db.raw("DELETE FROM posts WHERE id = \(bind: id)").run()
+    }
+
+    func like(postID: Int64, userID: Int64, at time: Timestamp, on db: any SQLDatabase) async throws -> Bool {
+        let inserted = try await db.raw("""
+            INSERT INTO likes (post_id, user_id, created_at) VALUES (\(bind: postID), \(bind: userID), \(bind: time.milliseconds))
+            ON CONFLICT (post_id, user_id) DO NOTHING RETURNING post_id
+            """).all()
+        guard !inserted.isEmpty else { return false }
+        try await db.raw("UPDATE posts SET like_count = like_count + 1 WHERE id = \(bind: postID)").run()
+        return true
+    }
+
+    func unlike(postID: Int64, userID: Int64, on db: any SQLDatabase) async throws -> Bool {
+        let deleted = try await db.raw("""
+            DELETE FROM likes WHERE post_id = \(bind: postID) AND user_id = \(bind: userID) RETURNING post_id
+            """).all()
+        guard !deleted.isEmpty else { return false }
+        try await db.raw("UPDATE posts SET like_count = like_count - 1 WHERE id = \(bind: postID)").run()
+        return true
+    }
+
+    func likeCount(of postID: Int64, on db: any SQLDatabase) async throws -> Int {
+        try await db.raw("SELECT like_count FROM posts WHERE id = \(bind: postID)").first()?.decode(column: "like_count", as: Int.self) ?? 0
+    }
+
+    func related(to id: Int64, limit: Int, viewerID: Int64?, on db: any SQLDatabase) async throws -> [PostRecord] {
+        // Jaccard similarity |A ∩ B| / |A ∪ B| with |A ∪ B| = |A| + |B| - |A ∩ B|.
+        try await db.raw("""
+            SELECT \(Self.columns)\(Self.likedByMe(viewerID))
+            FROM (SELECT o.post_id, COUNT(*) AS shared
+                  FROM post_tags t JOIN post_tags o ON o.tag = t.tag AND o.post_id <> t.post_id
+                  WHERE t.post_id = \(bind: id)
+                  GROUP BY o.post_id) s
+            JOIN posts p ON p.id = s.post_id
+            JOIN posts a ON a.id = \(bind: id)
+            JOIN users u ON u.id = p.author_id
+            ORDER BY (s.shared * 1.0) / (a.tag_count + p.tag_count - s.shared) DESC, p.id DESC
+            LIMIT \(bind: limit)
+            """).all().map { try Self.record($0, viewerID: viewerID) }
+    }
+
+    private func insertTags(_ tags: [String], postID: Int64, on db: any SQLDatabase) async throws {
+        guard !tags.isEmpty else { return }
+        let values = tags.map { tag -> SQLQueryString in "(\(bind: postID), \(bind: tag))" }
+        try await db.raw("INSERT INTO post_tags (post_id, tag) VALUES \(values.joined(separator: ", "))").run()
+    }
+
+    private static func likedByMe(_ viewerID: Int64?) -> SQLQueryString {
+        guard let viewerID else { return "" }
+        return ", EXISTS (SELECT 1 FROM likes l WHERE l.post_id = p.id AND l.user_id = \(bind: viewerID)) AS liked_by_me"
+    }
+
+    private static func encodeTags(_ tags: [String]) -> String {
+        String(decoding: (try? JSONEncoder().encode(tags)) ?? Data("[]".utf8), as: UTF8.self)
+    }
+
+    private static func record(_ row: any SQLRow, viewerID: Int64?) throws -> PostRecord {
+        let tagsJSON = try row.decode(column: "tags", as: String.self)
+        return PostRecord(
+            id: try row.decode(column: "id", as: Int64.self),
+            authorID: try row.decode(column: "author_id", as: Int64.self),
+            authorNickname: try row.decode(column: "author_nickname", as: String.self),
+            title: try row.decode(column: "title", as: String.self),
+            body: try row.decode(column: "body", as: String.self),
+            category: try row.decode(column: "category", as: String.self),
+            tags: (try? JSONDecoder().decode([String].self, from: Data(tagsJSON.utf8))) ?? [],
+            likeCount: try row.decode(column: "like_count", as: Int.self),
+            commentCount: try row.decode(column: "comment_count", as: Int.self),
+            viewCount: try row.decode(column: "view_count", as: Int.self),
+            createdAt: Timestamp(milliseconds: try row.decode(column: "created_at", as: Int64.self)),
+            updatedAt: Timestamp(milliseconds: try row.decode(column: "updated_at", as: Int64.self)),
+            likedByMe: viewerID == nil ? nil : try row.decode(column: "liked_by_me", as: Bool.self)
+        )
+    }
+}

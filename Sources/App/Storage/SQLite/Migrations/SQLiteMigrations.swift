@@ -1,0 +1,7 @@
+/// The SQLite schema history, oldest first. Append; never edit a landed entry.
+enum SQLiteMigrations {
+    static let all: [any Migration] = [
+        CreateAccounts(),
+        CreateBoard(),
+    ]
+}

@@ -1,0 +1,150 @@
+import App
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import Logging
+import NIOCore
+import Testing
+
+/// Test settings: a fresh temporary data directory and a cheap bcrypt cost.
+func testSettings(_ change: (inout AppSettings) -> Void = { _ in }) -> AppSettings {
+    var settings = AppSettings()
+    settings.dataDirectory = FileManager.default.temporaryDirectory
+        .appendingPathComponent("agora-test-\(UUID().uuidString)").path
+    settings.bcryptCost = 4
+    settings.port = 0
+    change(&settings)
+    return settings
+}
+
+/// Runs `body` against the real application (the same `buildApplication` as `agora serve`),
+/// in-process through HummingbirdTesting, then removes its data directory.
+func withAgora<T>(
+    _ settings: AppSettings = testSettings(),
+    framework: TestingSetup = .router,
+    _ body: @Sendable (API) async throws -> T
+) async throws -> T {
+    var logger = Logger(label: "agora-test")
+    logger.logLevel = .warning
+    let app = try await buildApplication(settings: settings, logger: logger)
+    defer { try? FileManager.default.removeItem(atPath: settings.dataDirectory) }
+    return try await app.test(framework) { client in
+        try await body(API(client: client))
+    }
+}
+
+/// A JSON value read from a response, navigated with subscripts: `reply.json["user"]["id"].int`.
+struct JSON: @unchecked Sendable, CustomStringConvertible {
+    let value: Any?
+
+    subscript(key: String) -> JSON { JSON(value: (value as? [String: Any])?[key]) }
+    subscript(index: Int) -> JSON {
+        guard let array = value as? [Any], array.indices.contains(index) else { return JSON(value: nil) }
+        return JSON(value: array[index])
+    }
+    var string: String? { value as? String }
+    var int: Int? { (value as? Int) ?? (value as? NSNumber)?.intValue }
+    var int64: Int64? { int.map(Int64.init) }
+    var bool: Bool? { value as? Bool }
+    var array: [JSON] { (value as? [Any])?.map { JSON(value: $0) } ?? [] }
+    var object: [String: Any]? { value as? [String: Any] }
+    var isNull: Bool { value == nil || value is NSNull }
+    var description: String { value.map { "\($0)" } ?? "nil" }
+}
+
+/// One response: status, headers, body bytes and its JSON.
+struct Reply: Sendable {
+    let status: HTTPResponse.Status
+    let headers: HTTPFields
+    let body: String
+
+    var json: JSON {
+        JSON(value: try? JSONSerialization.jsonObject(with: Data(body.utf8), options: [.fragmentsAllowed]))
+    }
+
+    /// The `error.code` of an error reply.
+    var errorCode: String? { json["error"]["code"].string }
+}
+
+/// A signed-up, logged-in user of a test.
+struct TestUser: Sendable {
+    let id: Int64
+    let email: String
+    let nickname: String
+    let password: String
+    let accessToken: String
+    let refreshToken: String
+}
+
+/// A small client over HummingbirdTesting's, speaking the API's JSON.
+struct API: Sendable {
+    let client: any TestClientProtocol
+
+    func request(_ method: HTTPRequest.Method, _ path: String, json: [String: Any]? = nil, raw: String? = nil,
+                 contentType: String? = "application/json", token: String? = nil, headers extra: HTTPFields = [:]) async throws -> Reply {
+        var headers = extra
+        if let token { headers[.authorization] = "Bearer \(token)" }
+        var body: ByteBuffer?
+        if let json {
+            body = ByteBuffer(bytes: try JSONSerialization.data(withJSONObject: json))
+        } else if let raw {
+            body = ByteBuffer(string: raw)
+        }
+        if body != nil, let contentType { headers[.contentType] = contentType }
+        return try await client.execute(uri: path, method: method, headers: headers, body: body) { response in
+            Reply(status: response.status, headers: response.headers, body: String(buffer: response.body))
+        }
+    }
+
+    func get(_ path: String, token: String? = nil) async throws -> Reply {
+        try await request(.get, path, token: token)
+    }
+
+    func post(_ path: String, _ json: [String: Any], token: String? = nil) async throws -> Reply {
+        try await request(.post, path, json: json, token: token)
+    }
+
+    func patch(_ path: String, _ json: [String: Any], token: String? = nil) async throws -> Reply {
+        try await request(.patch, path, json: json, token: token)
+    }
+
+    func put(_ path: String, _ json: [String: Any]? = nil, token: String? = nil) async throws -> Reply {
+        try await request(.put, path, json: json, token: token)
+    }
+
+    func delete(_ path: String, token: String? = nil) async throws -> Reply {
+        try await request(.delete, path, token: token)
+    }
+
+    /// Signs up and logs in a user with a unique email; `nickname` defaults to a unique one.
+    func user(_ nickname: String? = nil, password: String = "correct horse battery") async throws -> TestUser {
+        let tag = UUID().uuidString.prefix(8).lowercased()
+        let nickname = nickname ?? "user-\(tag)"
+        let email = "\(tag)@example.com"
+        let signup = try await post("/api/auth/signup", ["email": email, "password": password, "nickname": nickname])
+        #expect(signup.status == .created, "signup: \(signup.body)")
+        let login = try await post("/api/auth/login", ["email": email, "password": password])
+        #expect(login.status == .ok, "login: \(login.body)")
+        return TestUser(id: signup.json["user"]["id"].int64 ?? 0, email: email, nickname: nickname, password: password,
+                        accessToken: login.json["accessToken"].string ?? "", refreshToken: login.json["refreshToken"].string ?? "")
+    }
+
+    /// Creates a post as `user` and returns its id.
+    func post(by user: TestUser, title: String = "A title", body: String = "A body", tags: [String] = []) async throws -> Int64 {
+        let reply = try await post("/api/posts", ["title": title, "body": body, "tags": tags], token: user.accessToken)
+        #expect(reply.status == .created, "create post: \(reply.body)")
+        return reply.json["id"].int64 ?? 0
+    }
+}
+
+/// Checks that `reply` is an error in the API's one shape with `status` and `code`.
+func expectError(_ reply: Reply, _ status: HTTPResponse.Status, _ code: String? = nil,
+                 sourceLocation: SourceLocation = #_sourceLocation) {
+    #expect(reply.status == status, "status of \(reply.body)", sourceLocation: sourceLocation)
+    #expect(reply.json["error"]["message"].string?.isEmpty == false, "error shape: \(reply.body)", sourceLocation: sourceLocation)
+    if let code {
+        #expect(reply.errorCode == code, "code of \(reply.body)", sourceLocation: sourceLocation)
+    }
+    #expect(reply.headers[.contentType]?.hasPrefix("application/json") == true, sourceLocation: sourceLocation)
+}

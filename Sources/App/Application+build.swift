@@ -4,7 +4,12 @@ import Logging
 /// Builds the Agora application from its settings: opens storage, then wires the routes.
 /// `agora serve` runs what this returns, and the tests drive the same thing.
 public func buildApplication(settings: AppSettings, logger: Logger) async throws -> some ApplicationProtocol {
-    let services = try await AgoraServices.open(settings: settings, logger: logger)
+    buildApplication(services: try await AgoraServices.open(settings: settings, logger: logger), logger: logger)
+}
+
+/// Builds the application over services that are already open; it closes them when it stops.
+public func buildApplication(services: AgoraServices, logger: Logger) -> some ApplicationProtocol {
+    let settings = services.settings
     let (router, _) = buildRouter(services)
     return Application(
         router: router,

@@ -70,6 +70,11 @@ enum AccountRules {
 
     static func bio(_ raw: String?, problems: inout [FieldProblem]) -> String? {
         guard let raw else { return nil }
+        // Neither SQLite's text binding nor PostgreSQL's text type can hold U+0000.
+        guard !raw.unicodeScalars.contains("\u{0}") else {
+            problems.append(FieldProblem(field: "bio", problem: "must not contain NUL characters"))
+            return nil
+        }
         guard raw.count <= maxBioLength else {
             problems.append(FieldProblem(field: "bio", problem: "must be at most \(maxBioLength) characters"))
             return nil

@@ -22,6 +22,10 @@ struct BoardRules {
             problems.append(FieldProblem(field: field, problem: "must not be blank"))
             return nil
         }
+        if raw.unicodeScalars.contains("\u{0}") {
+            problems.append(FieldProblem(field: field, problem: "must not contain NUL characters"))
+            return nil
+        }
         if !length.contains(raw.count) {
             problems.append(FieldProblem(field: field, problem: "must be \(length.lowerBound) to \(length.upperBound) characters"))
             return nil

@@ -1,5 +1,6 @@
 import Hummingbird
 import Logging
+import NIOCore
 import SQLiteNIO
 
 /// Turns every error a handler throws into the API's one error shape.
@@ -27,6 +28,8 @@ struct ErrorMiddleware: RouterMiddleware {
             return APIError(error)
         case let error as HTTPError:
             return apiError(for: error)
+        case is NIOTooManyBytesError:
+            return APIError(.contentTooLarge, code: "body_too_large", message: "The body is too large.")
         case let error as DecodingError:
             return AgoraJSONDecoder.apiError(for: error)
         case let error as DatabaseUnavailable:

@@ -45,6 +45,9 @@ public struct AgoraJSONDecoder: RequestDecoder {
         } catch let error as HTTPError where error.status == .contentTooLarge {
             throw APIError(.contentTooLarge, code: "body_too_large",
                            message: "The body is larger than \(context.maxUploadSize) bytes.")
+        } catch is NIOTooManyBytesError {
+            throw APIError(.contentTooLarge, code: "body_too_large",
+                           message: "The body is larger than \(context.maxUploadSize) bytes.")
         }
         do {
             return try JSONCoding.decoder.decode(T.self, from: buffer)

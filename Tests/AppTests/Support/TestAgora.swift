@@ -27,10 +27,11 @@ func withAgora<T>(
 ) async throws -> T {
     var logger = Logger(label: "agora-test")
     logger.logLevel = .warning
-    let app = try await buildApplication(settings: settings, logger: logger)
+    let services = try await AgoraServices.open(settings: settings, logger: logger)
+    let app = buildApplication(services: services, logger: logger)
     defer { try? FileManager.default.removeItem(atPath: settings.dataDirectory) }
     return try await app.test(framework) { client in
-        try await body(API(client: client))
+        try await body(API(client: client, services: services))
     }
 }
 
@@ -80,6 +81,8 @@ struct TestUser: Sendable {
 /// A small client over HummingbirdTesting's, speaking the API's JSON.
 struct API: Sendable {
     let client: any TestClientProtocol
+    /// The services behind the application, for arranging what the API cannot (such as an admin).
+    let services: AgoraServices
 
     func request(_ method: HTTPRequest.Method, _ path: String, json: [String: Any]? = nil, raw: String? = nil,
                  contentType: String? = "application/json", token: String? = nil, headers extra: HTTPFields = [:]) async throws -> Reply {
@@ -127,6 +130,15 @@ struct API: Sendable {
         let login = try await post("/api/auth/login", ["email": email, "password": password])
         #expect(login.status == .ok, "login: \(login.body)")
         return TestUser(id: signup.json["user"]["id"].int64 ?? 0, email: email, nickname: nickname, password: password,
+                        accessToken: login.json["accessToken"].string ?? "", refreshToken: login.json["refreshToken"].string ?? "")
+    }
+
+    /// A user promoted to admin (as `agora users promote` does), logged in again for an admin token.
+    func admin() async throws -> TestUser {
+        let user = try await user()
+        #expect(try await services.accounts.promote(email: user.email))
+        let login = try await post("/api/auth/login", ["email": user.email, "password": user.password])
+        return TestUser(id: user.id, email: user.email, nickname: user.nickname, password: user.password,
                         accessToken: login.json["accessToken"].string ?? "", refreshToken: login.json["refreshToken"].string ?? "")
     }
 

@@ -20,6 +20,7 @@ public final class SQLiteStore: Database {
     private let readers: [SQLiteConnection]
     private let writerLock = WriterLock()
     private let nextReader = Atomic<Int>(0)
+    private let closed = Atomic<Bool>(false)
     private let threadPool: NIOThreadPool
     private let logger: Logger
 
@@ -59,15 +60,18 @@ public final class SQLiteStore: Database {
     }
 
     public func read<T: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
+        try ensureOpen()
         let index = nextReader.wrappingAdd(1, ordering: .relaxed).oldValue
         let connection = readers[index % readers.count]
         return try await body(connection.sql(queryLogLevel: .trace))
     }
 
     public func transaction<T: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
+        try ensureOpen()
         await writerLock.acquire()
         let sql = writer.sql(queryLogLevel: .trace)
         do {
+            try ensureOpen()
             try await sql.raw("BEGIN IMMEDIATE").run()
         } catch {
             await writerLock.release()
@@ -89,14 +93,21 @@ public final class SQLiteStore: Database {
         }
     }
 
+    private func ensureOpen() throws {
+        if closed.load(ordering: .relaxed) { throw DatabaseUnavailable("the database is closed") }
+    }
+
     public func ping() async throws {
         try await read { db in
             _ = try await db.raw("SELECT 1 AS one").first()
         }
     }
 
+    /// Closes the connections once the current write is done; later calls fail with `DatabaseUnavailable`.
     public func close() async throws {
+        guard closed.compareExchange(expected: false, desired: true, ordering: .sequentiallyConsistent).exchanged else { return }
         await writerLock.acquire()
+        defer { Task { await writerLock.release() } }
         try? await writer.sql().raw("PRAGMA wal_checkpoint(TRUNCATE)").run()
         for connection in readers + [writer] {
             try await connection.close()

@@ -49,6 +49,12 @@ let package = Package(
                 .product(name: "DequeModule", package: "swift-collections"),
             ]
         ),
+        // A bare Hummingbird server: the same-run reference for the HTTP benchmarks (scripts/bench-http.sh).
+        .executableTarget(
+            name: "agora-reference",
+            dependencies: [.product(name: "Hummingbird", package: "hummingbird")],
+            path: "Benchmarks/ReferenceServer"
+        ),
         .testTarget(
             name: "AppTests",
             dependencies: [

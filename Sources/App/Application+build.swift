@@ -1,3 +1,4 @@
+import Foundation
 import Hummingbird
 import Logging
 
@@ -18,7 +19,8 @@ public func buildApplication(services: AgoraServices, logger: Logger) -> some Ap
         onServerRunning: { channel in
             let port = channel.localAddress?.port ?? settings.port
             logger.notice("Agora listening on http://\(settings.host):\(port)")
-            print("Agora listening on http://\(settings.host):\(port)")
+            // Written unbuffered: scripts and tests wait for this line on a pipe.
+            FileHandle.standardOutput.write(Data("Agora listening on http://\(settings.host):\(port)\n".utf8))
         },
         logger: logger
     )

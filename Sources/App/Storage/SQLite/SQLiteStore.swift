@@ -10,17 +10,23 @@ import Synchronization
 /// The embedded database: one SQLite file in WAL mode with a single writer connection and a
 /// few reader connections.
 ///
-/// WAL lets readers run beside the writer; every write goes through the one writer connection
-/// behind a FIFO `WriterLock`, with `BEGIN IMMEDIATE` so a transaction never has to upgrade a
-/// read lock (the usual source of `SQLITE_BUSY` deadlocks).
+/// WAL lets readers run beside the writer. Every transaction goes through `WriteQueue` to the one
+/// writer connection; the writer takes all transactions waiting at once and runs them in one
+/// `BEGIN IMMEDIATE … COMMIT`, each inside its own savepoint, so a failing one rolls back alone
+/// and the rest share a single commit (group commit). A caller hears of its outcome only after
+/// that commit.
 public final class SQLiteStore: Database {
     public var engine: DatabaseEngine { .sqlite }
 
+    /// Most transactions one commit carries; bounds the wait of the first in a batch.
+    static let maxBatch = 128
+
     private let writer: SQLiteConnection
     private let readers: [SQLiteConnection]
-    private let writerLock = WriterLock()
+    private let queue = WriteQueue()
     private let nextReader = Atomic<Int>(0)
     private let closed = Atomic<Bool>(false)
+    private let writerDone = Mutex<Task<Void, Never>?>(nil)
     private let threadPool: NIOThreadPool
     private let logger: Logger
 
@@ -44,7 +50,7 @@ public final class SQLiteStore: Database {
             let connection = try await SQLiteConnection.open(
                 storage: .file(path: path), threadPool: threadPool, logger: logger, on: eventLoop)
             for pragma in ["PRAGMA journal_mode = WAL", "PRAGMA synchronous = NORMAL", "PRAGMA foreign_keys = ON",
-                           "PRAGMA busy_timeout = 5000", "PRAGMA temp_store = MEMORY", "PRAGMA cache_size = -16000"] {
+                           "PRAGMA busy_timeout = 5000", "PRAGMA temp_store = MEMORY", "PRAGMA cache_size = -8000"] {
                 try await connection.query(pragma, []) { _ in }
             }
             return connection
@@ -56,7 +62,10 @@ public final class SQLiteStore: Database {
             try await reader.query("PRAGMA query_only = ON", []) { _ in }
             readerConnections.append(reader)
         }
-        return SQLiteStore(writer: writer, readers: readerConnections, threadPool: threadPool, logger: logger)
+        let store = SQLiteStore(writer: writer, readers: readerConnections, threadPool: threadPool, logger: logger)
+        let task = Task { await store.runWriter() }
+        store.writerDone.withLock { $0 = task }
+        return store
     }
 
     public func read<T: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
@@ -68,28 +77,76 @@ public final class SQLiteStore: Database {
 
     public func transaction<T: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
         try ensureOpen()
-        await writerLock.acquire()
+        let write = PendingWrite { db in try await body(db) }
+        guard queue.submit(write) else { throw DatabaseUnavailable("the database is closed") }
+        guard let value = try await write.outcome() as? T else { throw StorageInvariant("a write returned the wrong type") }
+        return value
+    }
+
+    /// The writer: takes every waiting transaction and commits them together, until closed.
+    private func runWriter() async {
         let sql = writer.sql(queryLogLevel: .trace)
+        while true {
+            let batch = await queue.next(limit: Self.maxBatch)
+            if batch.isEmpty { return }
+            await commit(batch, on: sql)
+        }
+    }
+
+    private func commit(_ batch: [PendingWrite], on sql: any SQLDatabase) async {
         do {
-            try ensureOpen()
             try await sql.raw("BEGIN IMMEDIATE").run()
         } catch {
-            await writerLock.release()
-            throw error
+            for write in batch { write.complete(.failure(error)) }
+            return
+        }
+        var outcomes: [Result<any Sendable, any Error>] = []
+        outcomes.reserveCapacity(batch.count)
+        if batch.count == 1, let write = batch.first {
+            // Alone in its batch: no savepoint needed; a failure rolls back the transaction.
+            do {
+                outcomes.append(.success(try await write.body(sql)))
+            } catch {
+                await rollback(sql)
+                write.complete(.failure(error))
+                return
+            }
+        } else {
+            for write in batch {
+                do {
+                    try await sql.raw("SAVEPOINT agora_write").run()
+                    let value = try await write.body(sql)
+                    try await sql.raw("RELEASE agora_write").run()
+                    outcomes.append(.success(value))
+                } catch {
+                    do {
+                        try await sql.raw("ROLLBACK TO agora_write").run()
+                        try await sql.raw("RELEASE agora_write").run()
+                    } catch {
+                        // The savepoint cannot be undone alone: give up the whole batch.
+                        await rollback(sql)
+                        for write in batch { write.complete(.failure(error)) }
+                        return
+                    }
+                    outcomes.append(.failure(error))
+                }
+            }
         }
         do {
-            let result = try await body(sql)
             try await sql.raw("COMMIT").run()
-            await writerLock.release()
-            return result
         } catch {
-            do {
-                try await sql.raw("ROLLBACK").run()
-            } catch {
-                logger.error("rollback failed", metadata: ["error": "\(error)"])
-            }
-            await writerLock.release()
-            throw error
+            await rollback(sql)
+            for write in batch { write.complete(.failure(error)) }
+            return
+        }
+        for (write, outcome) in zip(batch, outcomes) { write.complete(outcome) }
+    }
+
+    private func rollback(_ sql: any SQLDatabase) async {
+        do {
+            try await sql.raw("ROLLBACK").run()
+        } catch {
+            logger.error("rollback failed", metadata: ["error": "\(error)"])
         }
     }
 
@@ -103,11 +160,11 @@ public final class SQLiteStore: Database {
         }
     }
 
-    /// Closes the connections once the current write is done; later calls fail with `DatabaseUnavailable`.
+    /// Lets accepted writes finish, then closes the connections; later calls fail with `DatabaseUnavailable`.
     public func close() async throws {
         guard closed.compareExchange(expected: false, desired: true, ordering: .sequentiallyConsistent).exchanged else { return }
-        await writerLock.acquire()
-        defer { Task { await writerLock.release() } }
+        queue.close()
+        await writerDone.withLock { $0 }?.value
         try? await writer.sql().raw("PRAGMA wal_checkpoint(TRUNCATE)").run()
         for connection in readers + [writer] {
             try await connection.close()

@@ -1,0 +1,74 @@
+@testable import App
+import Foundation
+import Logging
+import SQLKit
+import Testing
+
+@Suite("SQLite store: group commit with one writer")
+struct SQLiteStoreTests {
+    struct Refused: Error, Equatable { let n: Int }
+
+    func withStore(_ body: (SQLiteStore) async throws -> Void) async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("agora-store-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let store = try await SQLiteStore.open(path: directory.appendingPathComponent("t.sqlite").path, readers: 2,
+                                               logger: Logger(label: "test"))
+        try await store.transaction { db in try await db.raw("CREATE TABLE t (n INTEGER PRIMARY KEY)").run() }
+        try await body(store)
+        try await store.close()
+    }
+
+    @Test("concurrent transactions commit together, and a failing one rolls back alone")
+    func failingTransactionRollsBackAlone() async throws {
+        try await withStore { store in
+            let outcomes = await withTaskGroup(of: (Int, Bool).self) { group in
+                for n in 1...300 {
+                    group.addTask {
+                        do {
+                            try await store.transaction { db in
+                                try await db.raw("INSERT INTO t (n) VALUES (\(bind: n))").run()
+                                if n % 3 == 0 { throw Refused(n: n) }
+                            }
+                            return (n, true)
+                        } catch let error as Refused {
+                            #expect(error.n == n)
+                            return (n, false)
+                        } catch {
+                            Issue.record("unexpected \(error)")
+                            return (n, false)
+                        }
+                    }
+                }
+                return await group.reduce(into: [Int: Bool]()) { $0[$1.0] = $1.1 }
+            }
+            let stored = try await store.read { db in
+                try await db.raw("SELECT n FROM t ORDER BY n").all().map { try $0.decode(column: "n", as: Int.self) }
+            }
+            #expect(stored == (1...300).filter { $0 % 3 != 0 })
+            #expect(outcomes.filter(\.value).keys.sorted() == stored)
+        }
+    }
+
+    @Test("a constraint violation fails only its own transaction")
+    func constraintViolation() async throws {
+        try await withStore { store in
+            try await store.transaction { db in try await db.raw("INSERT INTO t (n) VALUES (1)").run() }
+            let duplicate = Task { try await store.transaction { db in try await db.raw("INSERT INTO t (n) VALUES (1)").run() } }
+            let fresh = Task { try await store.transaction { db in try await db.raw("INSERT INTO t (n) VALUES (2)").run() } }
+            await #expect(throws: (any Error).self) { try await duplicate.value }
+            try await fresh.value
+            let count = try await store.read { db in try await db.raw("SELECT COUNT(*) AS c FROM t").first()?.decode(column: "c", as: Int.self) }
+            #expect(count == 2)
+        }
+    }
+
+    @Test("after close every call fails with DatabaseUnavailable, and closing twice is harmless")
+    func closed() async throws {
+        try await withStore { store in
+            try await store.close()
+            await #expect(throws: DatabaseUnavailable.self) { try await store.read { _ in 1 } }
+            await #expect(throws: DatabaseUnavailable.self) { try await store.transaction { _ in 1 } }
+        }
+    }
+}

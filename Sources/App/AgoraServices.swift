@@ -21,16 +21,19 @@ public final class AgoraServices: Sendable {
         self.hasher = hasher
         let users = SQLUserRepository()
         let postRepository = SQLPostRepository(textSearch: SQLitePostTextSearch())
+        let postCache = PostCache(capacity: settings.postCacheEntries)
         accounts = AccountService(
             database: database, users: users, refreshTokens: SQLRefreshTokenRepository(), hasher: hasher,
             accessTokens: accessTokens,
             rateLimiter: LoginRateLimiter(maxPerEmail: settings.maxLoginFailuresPerEmail,
                                           maxPerAddress: settings.maxLoginFailuresPerAddress,
                                           window: settings.loginFailureWindow),
-            refreshTokenLifetime: settings.refreshTokenLifetime)
+            refreshTokenLifetime: settings.refreshTokenLifetime, postCache: postCache)
         follows = FollowService(database: database, users: users, follows: SQLFollowRepository())
-        posts = PostService(database: database, posts: postRepository, rules: BoardRules(categories: settings.categories))
-        comments = CommentService(database: database, posts: postRepository, comments: SQLCommentRepository())
+        posts = PostService(database: database, posts: postRepository, rules: BoardRules(categories: settings.categories),
+                            cache: postCache)
+        comments = CommentService(database: database, posts: postRepository, comments: SQLCommentRepository(),
+                                  postCache: postCache)
     }
 
     /// Creates the data directory, opens the database and applies pending migrations.

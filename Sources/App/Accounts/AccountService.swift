@@ -18,6 +18,8 @@ public struct AccountService: Sendable {
     let accessTokens: AccessTokens
     let rateLimiter: LoginRateLimiter
     let refreshTokenLifetime: Duration
+    /// Cached posts carry their author's nickname; renaming or deleting an account clears them.
+    let postCache: PostCache
 
     /// Creates an unverified member. Throws `email_taken` / `nickname_taken` conflicts.
     public func signup(email rawEmail: String?, password rawPassword: String?, nickname rawNickname: String?) async throws -> UserRecord {
@@ -110,16 +112,19 @@ public struct AccountService: Sendable {
         let bio = AccountRules.bio(rawBio, problems: &problems)
         try AccountRules.throwIfAny(problems)
         let users = self.users
-        return try await database.transaction { db in
+        let (user, renamed) = try await database.transaction { db in
             guard var user = try await users.find(id: id, on: db) else { throw ServiceError.unauthorized("The account no longer exists.") }
             if let nickname, nicknameKey(nickname) != nicknameKey(user.nickname) {
                 try await Self.ensureAvailable(email: nil, nickname: nickname, exceptUserID: id, users: users, on: db)
             }
+            let renamed = nickname != nil && nickname != user.nickname
             user.nickname = nickname ?? user.nickname
             user.bio = bio ?? user.bio
             try await users.update(id: id, nickname: user.nickname, bio: user.bio, at: .now, on: db)
-            return user
+            return (user, renamed)
         }
+        if renamed { postCache.invalidateAll() }
+        return user
     }
 
     /// Replaces the password after checking the current one, and signs out every session.
@@ -151,6 +156,7 @@ public struct AccountService: Sendable {
         try await database.transaction { db in
             try await users.delete(id: id, on: db)
         }
+        postCache.invalidateAll()
     }
 
     /// Makes the account with `email` an admin; returns false when there is no such account.

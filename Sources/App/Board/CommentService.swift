@@ -3,18 +3,23 @@ public struct CommentService: Sendable {
     let database: any Database
     let posts: any PostRepository
     let comments: any CommentRepository
+    /// Posts show their comment count, so a cached post is forgotten when its comments change.
+    let postCache: PostCache
 
     public func create(on postID: Int64, body rawBody: String?, by authorID: Int64) async throws -> CommentRecord {
         var problems: [FieldProblem] = []
         let body = BoardRules.text(rawBody, field: "body", length: BoardRules.commentLength, required: true, problems: &problems)
         guard problems.isEmpty, let body else { throw ServiceError.validation(problems) }
         let posts = self.posts, comments = self.comments
-        return try await database.transaction { db in
+        let id = try await database.transaction { db in
             guard try await posts.authorID(of: postID, on: db) != nil else { throw ServiceError.notFound("The post") }
-            let id = try await comments.insert(postID: postID, authorID: authorID, body: body, at: .now, on: db)
-            guard let comment = try await comments.find(id: id, on: db) else { throw ServiceError.unauthorized("The account no longer exists.") }
-            return comment
+            return try await comments.insert(postID: postID, authorID: authorID, body: body, at: .now, on: db)
         }
+        postCache.invalidate(postID)
+        guard let comment = try await database.read({ db in try await comments.find(id: id, on: db) }) else {
+            throw ServiceError.notFound("The comment")
+        }
+        return comment
     }
 
     public func list(on postID: Int64, page: PageRequest) async throws -> [CommentRecord] {
@@ -44,10 +49,12 @@ public struct CommentService: Sendable {
 
     public func delete(_ id: Int64, by identity: Identity) async throws {
         let comments = self.comments
-        try await database.transaction { db in
+        let postID = try await database.transaction { db in
             guard let comment = try await comments.find(id: id, on: db) else { throw ServiceError.notFound("The comment") }
             guard identity.mayModify(ownedBy: comment.authorID) else { throw ServiceError.forbidden }
             try await comments.delete(id: id, on: db)
+            return comment.postID
         }
+        postCache.invalidate(postID)
     }
 }

@@ -16,6 +16,7 @@ public protocol PostRepository: Sendable {
     /// Removes a like; returns false when there was none.
     func unlike(postID: Int64, userID: Int64, on db: any SQLDatabase) async throws -> Bool
     func likeCount(of postID: Int64, on db: any SQLDatabase) async throws -> Int
+    func isLiked(postID: Int64, by userID: Int64, on db: any SQLDatabase) async throws -> Bool
     /// Up to `limit` other posts sharing tags with `id`, by Jaccard similarity of tag sets, ties newest first.
     func related(to id: Int64, limit: Int, viewerID: Int64?, on db: any SQLDatabase) async throws -> [PostRecord]
 }

@@ -5,6 +5,7 @@ public struct PostService: Sendable {
     let database: any Database
     let posts: any PostRepository
     let rules: BoardRules
+    let cache: PostCache
 
     public struct Draft: Sendable {
         public var title: String?
@@ -22,21 +23,31 @@ public struct PostService: Sendable {
         let tags = BoardRules.tags(draft.tags, problems: &problems) ?? []
         guard problems.isEmpty, let title, let body, let category else { throw ServiceError.validation(problems) }
         let posts = self.posts
-        return try await database.transaction { db in
-            let id = try await posts.insert(NewPost(authorID: authorID, title: title, body: body, category: category,
-                                                    tags: tags, createdAt: .now), on: db)
-            guard let post = try await posts.find(id: id, viewerID: authorID, on: db) else {
-                throw ServiceError.unauthorized("The account no longer exists.")
+        // The writer holds only the insert; the post is read back after the commit.
+        let id = try await database.transaction { db in
+            try await posts.insert(NewPost(authorID: authorID, title: title, body: body, category: category,
+                                           tags: tags, createdAt: .now), on: db)
+        }
+        return try await find(id, viewerID: authorID)
+    }
+
+    /// The post, from the cache when it holds it; `likedByMe` is filled in for `viewerID`.
+    public func find(_ id: Int64, viewerID: Int64?) async throws -> PostRecord {
+        let posts = self.posts
+        let (cached, generation) = cache.lookup(id)
+        if var post = cached {
+            if let viewerID {
+                post.likedByMe = try await database.read { db in try await posts.isLiked(postID: id, by: viewerID, on: db) }
             }
             return post
         }
-    }
-
-    public func find(_ id: Int64, viewerID: Int64?) async throws -> PostRecord {
-        let posts = self.posts
-        guard let post = try await database.read({ db in try await posts.find(id: id, viewerID: viewerID, on: db) }) else {
+        guard var post = try await database.read({ db in try await posts.find(id: id, viewerID: viewerID, on: db) }) else {
             throw ServiceError.notFound("The post")
         }
+        let likedByMe = post.likedByMe
+        post.likedByMe = nil
+        cache.store(post, readAt: generation)
+        post.likedByMe = likedByMe
         return post
     }
 
@@ -57,12 +68,12 @@ public struct PostService: Sendable {
             tags: BoardRules.tags(draft.tags, problems: &problems))
         if !problems.isEmpty { throw ServiceError.validation(problems) }
         let posts = self.posts
-        return try await database.transaction { db in
+        try await database.transaction { db in
             try await Self.authorize(identity, onPost: id, posts: posts, on: db)
             try await posts.update(id: id, changes: changes, at: .now, on: db)
-            guard let post = try await posts.find(id: id, viewerID: identity.userID, on: db) else { throw ServiceError.notFound("The post") }
-            return post
         }
+        cache.invalidate(id)
+        return try await find(id, viewerID: identity.userID)
     }
 
     /// Deletes the post with its comments, likes and tags; only the author or an admin may.
@@ -72,12 +83,13 @@ public struct PostService: Sendable {
             try await Self.authorize(identity, onPost: id, posts: posts, on: db)
             try await posts.delete(id: id, on: db)
         }
+        cache.invalidate(id)
     }
 
     /// Likes or unlikes the post for `userID`, idempotently; returns the state and the exact count.
     public func setLike(_ liked: Bool, post id: Int64, by userID: Int64) async throws -> (liked: Bool, likeCount: Int) {
         let posts = self.posts
-        return try await database.transaction { db in
+        let state = try await database.transaction { db in
             guard try await posts.authorID(of: id, on: db) != nil else { throw ServiceError.notFound("The post") }
             if liked {
                 _ = try await posts.like(postID: id, userID: userID, at: .now, on: db)
@@ -86,6 +98,8 @@ public struct PostService: Sendable {
             }
             return (liked, try await posts.likeCount(of: id, on: db))
         }
+        cache.invalidate(id)
+        return state
     }
 
     /// Up to five other posts that share the most tags with post `id`.

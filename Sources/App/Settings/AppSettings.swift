@@ -43,6 +43,9 @@ public struct AppSettings: Sendable {
     /// Read-only SQLite connections beside the single writer.
     public var sqliteReaders: Int = 4
 
+    /// Posts kept in memory for `GET /api/posts/{id}`; 0 turns the cache off.
+    public var postCacheEntries: Int = 10_000
+
     public init() {}
 
     /// Reads settings from `config`, falling back to the defaults above for anything unset.
@@ -66,6 +69,7 @@ public struct AppSettings: Sendable {
         categories = Self.list(config.string(forKey: "categories")) ?? defaults.categories
         maxJSONBodyBytes = config.int(forKey: "max.json.body.bytes", default: defaults.maxJSONBodyBytes)
         corsAllowedOrigins = Self.list(config.string(forKey: "cors.origins")) ?? []
+        postCacheEntries = max(0, config.int(forKey: "post.cache.entries", default: defaults.postCacheEntries))
         sqliteReaders = max(1, config.int(forKey: "sqlite.readers", default: defaults.sqliteReaders))
     }
 

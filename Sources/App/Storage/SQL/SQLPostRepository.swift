@@ -90,6 +90,10 @@ struct SQLPostRepository: PostRepository {
         try await db.raw("SELECT like_count FROM posts WHERE id = \(bind: postID)").first()?.decode(column: "like_count", as: Int.self) ?? 0
     }
 
+    func isLiked(postID: Int64, by userID: Int64, on db: any SQLDatabase) async throws -> Bool {
+        try await db.raw("SELECT 1 AS liked FROM likes WHERE post_id = \(bind: postID) AND user_id = \(bind: userID)").first() != nil
+    }
+
     func related(to id: Int64, limit: Int, viewerID: Int64?, on db: any SQLDatabase) async throws -> [PostRecord] {
         // Jaccard similarity |A ∩ B| / |A ∪ B| with |A ∪ B| = |A| + |B| - |A ∩ B|.
         try await db.raw("""

@@ -1,0 +1,57 @@
+import Synchronization
+
+/// Recently read posts, so that a popular post is answered without a query.
+///
+/// Entries are invalidated after every committed change to a post (edit, delete, like, comment,
+/// the author's nickname). A read that raced with such a change must not put the old version back:
+/// every invalidation advances a generation, and a reader stores what it read only if the
+/// generation it saw before reading is still current.
+///
+/// In-process only: correct for one Agora process on its own database.
+public final class PostCache: Sendable {
+    private struct State {
+        var entries: [Int64: PostRecord] = [:]
+        var generation: UInt64 = 0
+    }
+
+    public let capacity: Int
+    private let state = Mutex(State())
+
+    /// - Parameter capacity: most posts kept; 0 turns the cache off.
+    public init(capacity: Int) {
+        self.capacity = capacity
+    }
+
+    /// The cached post, or nil plus the generation to hand back to `store` after reading it.
+    func lookup(_ id: Int64) -> (post: PostRecord?, generation: UInt64) {
+        state.withLock { ($0.entries[id], $0.generation) }
+    }
+
+    /// Keeps `post` unless something was invalidated since `generation` was read.
+    func store(_ post: PostRecord, readAt generation: UInt64) {
+        guard capacity > 0 else { return }
+        state.withLock { state in
+            guard state.generation == generation else { return }
+            if state.entries.count >= capacity, let victim = state.entries.keys.first {
+                state.entries.removeValue(forKey: victim)
+            }
+            state.entries[post.id] = post
+        }
+    }
+
+    /// Forgets post `id`; call after the change is committed.
+    func invalidate(_ id: Int64) {
+        state.withLock { state in
+            state.generation &+= 1
+            state.entries.removeValue(forKey: id)
+        }
+    }
+
+    /// Forgets every post (an author renamed or deleted).
+    func invalidateAll() {
+        state.withLock { state in
+            state.generation &+= 1
+            state.entries.removeAll(keepingCapacity: true)
+        }
+    }
+}

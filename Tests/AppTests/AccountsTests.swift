@@ -162,3 +162,21 @@ struct AccountsTests {
         }
     }
 }
+
+@Suite("A deleted account's tokens")
+struct DeletedAccountTests {
+    @Test("writing with the access token of a deleted account is 401, never a 500")
+    func writesAfterDeletion() async throws {
+        try await withAgora { api in
+            let alice = try await api.user()
+            let bob = try await api.user()
+            let post = try await api.post(by: bob)
+            #expect(try await api.delete("/api/users/me", token: alice.accessToken).status == .noContent)
+            expectError(try await api.post("/api/posts", ["title": "t", "body": "b"], token: alice.accessToken), .unauthorized)
+            expectError(try await api.post("/api/posts/\(post)/comments", ["body": "b"], token: alice.accessToken), .unauthorized)
+            expectError(try await api.put("/api/posts/\(post)/like", token: alice.accessToken), .unauthorized)
+            expectError(try await api.put("/api/users/\(bob.id)/follow", token: alice.accessToken), .unauthorized)
+            expectError(try await api.patch("/api/users/me", ["bio": "x"], token: alice.accessToken), .unauthorized)
+        }
+    }
+}

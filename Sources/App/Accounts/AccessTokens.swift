@@ -1,6 +1,7 @@
 import Crypto
 import Foundation
 import JWTKit
+import Synchronization
 
 /// Claims of an access token: who, which role, and until when.
 struct AccessTokenClaims: JWTPayload {
@@ -15,11 +16,16 @@ struct AccessTokenClaims: JWTPayload {
 }
 
 /// Issues and verifies access tokens: JWTs signed with HS256 and nothing else.
+///
+/// Verified tokens are remembered until they expire (a bounded map), so a client's repeated
+/// requests pay for the HMAC check and the JSON parsing once.
 public final class AccessTokens: Sendable {
     /// The only algorithm accepted; a token naming any other (`none` included) is refused.
     static let algorithm = "HS256"
+    static let rememberedTokens = 10_000
     public let lifetime: Duration
     private let keys: JWTKeyCollection
+    private let verified = Mutex<[String: (identity: Identity, expiresAt: Date)]>([:])
 
     private init(keys: JWTKeyCollection, lifetime: Duration) {
         self.keys = keys
@@ -42,20 +48,31 @@ public final class AccessTokens: Sendable {
     }
 
     /// The identity a valid token proves, or nil for a malformed, forged, expired or foreign-algorithm token.
-    public func verify(_ token: String) async -> Identity? {
+    public func verify(_ token: String, now: Date = Date()) async -> Identity? {
+        if let known = verified.withLock({ $0[token] }) {
+            if known.expiresAt > now { return known.identity }
+            _ = verified.withLock { $0.removeValue(forKey: token) }
+            return nil
+        }
         guard Self.headerAlgorithm(of: token) == Self.algorithm,
               let claims = try? await keys.verify(token, as: AccessTokenClaims.self),
               let id = Int64(claims.sub.value), let role = Role(rawValue: claims.role) else { return nil }
-        return Identity(userID: id, role: role)
+        let identity = Identity(userID: id, role: role)
+        verified.withLock { table in
+            if table.count >= Self.rememberedTokens { table.removeAll(keepingCapacity: true) }
+            table[token] = (identity, claims.exp.value)
+        }
+        return identity
     }
+
+    private struct Header: Decodable { var alg: String }
 
     private static func headerAlgorithm(of token: String) -> String? {
         guard let header = token.split(separator: ".", omittingEmptySubsequences: false).first else { return nil }
         var base64 = header.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
         while base64.count % 4 != 0 { base64 += "=" }
-        guard let data = Data(base64Encoded: base64),
-              let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else { return nil }
-        return object["alg"] as? String
+        guard let data = Data(base64Encoded: base64) else { return nil }
+        return (try? JSONDecoder().decode(Header.self, from: data))?.alg
     }
 }
 

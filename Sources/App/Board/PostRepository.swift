@@ -2,7 +2,8 @@ import SQLKit
 
 /// Storage of posts, their tags and their likes.
 public protocol PostRepository: Sendable {
-    func insert(_ post: NewPost, on db: any SQLDatabase) async throws -> Int64
+    /// Stores the post with its tags and returns it as stored.
+    func insert(_ post: NewPost, on db: any SQLDatabase) async throws -> PostRecord
     /// The post, with `likedByMe` filled in when `viewerID` is given.
     func find(id: Int64, viewerID: Int64?, on db: any SQLDatabase) async throws -> PostRecord?
     /// The author of post `id`, or nil when there is no such post.

@@ -23,12 +23,12 @@ public struct PostService: Sendable {
         let tags = BoardRules.tags(draft.tags, problems: &problems) ?? []
         guard problems.isEmpty, let title, let body, let category else { throw ServiceError.validation(problems) }
         let posts = self.posts
-        // The writer holds only the insert; the post is read back after the commit.
-        let id = try await database.transaction { db in
+        var post = try await database.transaction { db in
             try await posts.insert(NewPost(authorID: authorID, title: title, body: body, category: category,
                                            tags: tags, createdAt: .now), on: db)
         }
-        return try await find(id, viewerID: authorID)
+        post.likedByMe = false
+        return post
     }
 
     /// The post, from the cache when it holds it; `likedByMe` is filled in for `viewerID`.

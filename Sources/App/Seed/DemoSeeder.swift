@@ -58,7 +58,7 @@ public struct DemoSeeder: Sendable {
                                        body: "This is demo post number \(j + 1). Agora seeds it for trying and benchmarking.",
                                        category: category, tags: Array(Set(tags)).sorted(),
                                        createdAt: start.adding(.seconds(100_000 + j)))
-                    ids.append(try await posts.insert(post, on: db))
+                    ids.append(try await posts.insert(post, on: db).id)
                 }
                 return ids
             }

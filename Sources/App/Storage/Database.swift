@@ -13,6 +13,8 @@ public protocol Database: Sendable {
     func read<T: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> T) async throws -> T
 
     /// Runs `body` inside one transaction: committed when it returns, rolled back when it throws.
+    /// `body` must only touch the database: an engine may run it again (after a conflict, or when
+    /// another transaction of the same group commit failed).
     func transaction<T: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> T) async throws -> T
 
     /// Throws when the database does not answer.

@@ -11,17 +11,22 @@ struct SQLPostRepository: PostRepository {
         p.like_count, p.comment_count, p.view_count, p.created_at, p.updated_at
         """
 
-    func insert(_ post: NewPost, on db: any SQLDatabase) async throws -> Int64 {
+    func insert(_ post: NewPost, on db: any SQLDatabase) async throws -> PostRecord {
         let row = try await db.raw("""
             INSERT INTO posts (author_id, title, body, category, tags, tag_count, created_at, updated_at)
             VALUES (\(bind: post.authorID), \(bind: post.title), \(bind: post.body), \(bind: post.category),
                     \(bind: Self.encodeTags(post.tags)), \(bind: post.tags.count), \(bind: post.createdAt.milliseconds),
                     \(bind: post.createdAt.milliseconds))
-            RETURNING id
+            RETURNING id, (SELECT nickname FROM users WHERE users.id = posts.author_id) AS author_nickname
             """).first()
-        guard let id = try row?.decode(column: "id", as: Int64.self) else { throw StorageInvariant("INSERT … RETURNING gave no row") }
+        guard let row, let nickname = try row.decode(column: "author_nickname", as: String?.self) else {
+            throw StorageInvariant("INSERT … RETURNING gave no row or no author")
+        }
+        let id = try row.decode(column: "id", as: Int64.self)
         try await insertTags(post.tags, postID: id, on: db)
-        return id
+        return PostRecord(id: id, authorID: post.authorID, authorNickname: nickname, title: post.title, body: post.body,
+                          category: post.category, tags: post.tags, likeCount: 0, commentCount: 0, viewCount: 0,
+                          createdAt: post.createdAt, updatedAt: post.createdAt, likedByMe: nil)
     }
 
     func find(id: Int64, viewerID: Int64?, on db: any SQLDatabase) async throws -> PostRecord? {

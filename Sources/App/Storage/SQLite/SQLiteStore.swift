@@ -12,9 +12,8 @@ import Synchronization
 ///
 /// WAL lets readers run beside the writer. Every transaction goes through `WriteQueue` to the one
 /// writer connection; the writer takes all transactions waiting at once and runs them in one
-/// `BEGIN IMMEDIATE … COMMIT`, each inside its own savepoint, so a failing one rolls back alone
-/// and the rest share a single commit (group commit). A caller hears of its outcome only after
-/// that commit.
+/// `BEGIN IMMEDIATE … COMMIT` (group commit). A caller hears of its outcome only after that
+/// commit; a failing transaction never takes the others of its batch down with it.
 public final class SQLiteStore: Database {
     public var engine: DatabaseEngine { .sqlite }
 
@@ -93,53 +92,42 @@ public final class SQLiteStore: Database {
         }
     }
 
+    /// Runs the batch in one transaction. If any body throws, the whole transaction is rolled back
+    /// and each write is run again alone, so only the failing one fails. (Savepoints would isolate
+    /// them without the rerun, but FTS5 flushes its index at every savepoint: measured slower.)
+    /// Bodies therefore only touch the database, and may run twice.
     private func commit(_ batch: [PendingWrite], on sql: any SQLDatabase) async {
+        if batch.count > 1 {
+            switch await runTogether(batch, on: sql) {
+            case .success(let values):
+                for (write, value) in zip(batch, values) { write.complete(.success(value)) }
+                return
+            case .failure:
+                break
+            }
+        }
+        for write in batch {
+            write.complete(await runTogether([write], on: sql).map { $0[0] })
+        }
+    }
+
+    /// One `BEGIN IMMEDIATE … COMMIT` around every body of `writes`; rolled back if any throws.
+    private func runTogether(_ writes: [PendingWrite], on sql: any SQLDatabase) async -> Result<[any Sendable], any Error> {
         do {
             try await sql.raw("BEGIN IMMEDIATE").run()
         } catch {
-            for write in batch { write.complete(.failure(error)) }
-            return
-        }
-        var outcomes: [Result<any Sendable, any Error>] = []
-        outcomes.reserveCapacity(batch.count)
-        if batch.count == 1, let write = batch.first {
-            // Alone in its batch: no savepoint needed; a failure rolls back the transaction.
-            do {
-                outcomes.append(.success(try await write.body(sql)))
-            } catch {
-                await rollback(sql)
-                write.complete(.failure(error))
-                return
-            }
-        } else {
-            for write in batch {
-                do {
-                    try await sql.raw("SAVEPOINT agora_write").run()
-                    let value = try await write.body(sql)
-                    try await sql.raw("RELEASE agora_write").run()
-                    outcomes.append(.success(value))
-                } catch {
-                    do {
-                        try await sql.raw("ROLLBACK TO agora_write").run()
-                        try await sql.raw("RELEASE agora_write").run()
-                    } catch {
-                        // The savepoint cannot be undone alone: give up the whole batch.
-                        await rollback(sql)
-                        for write in batch { write.complete(.failure(error)) }
-                        return
-                    }
-                    outcomes.append(.failure(error))
-                }
-            }
+            return .failure(error)
         }
         do {
+            var values: [any Sendable] = []
+            values.reserveCapacity(writes.count)
+            for write in writes { values.append(try await write.body(sql)) }
             try await sql.raw("COMMIT").run()
+            return .success(values)
         } catch {
             await rollback(sql)
-            for write in batch { write.complete(.failure(error)) }
-            return
+            return .failure(error)
         }
-        for (write, outcome) in zip(batch, outcomes) { write.complete(outcome) }
     }
 
     private func rollback(_ sql: any SQLDatabase) async {

@@ -56,6 +56,15 @@ struct UserSummaryDTO: Codable, Sendable, ResponseEncodable, Equatable {
     var nickname: String
 }
 
+extension UserSummaryDTO: JSONWritable {
+    func write(to json: inout JSONWriter) {
+        json.object { json in
+            json.key("id"); json.value(id)
+            json.key("nickname"); json.value(nickname)
+        }
+    }
+}
+
 /// `{user}`: the body of a sign-up answer.
 struct UserEnvelope: Encodable, Sendable, ResponseEncodable {
     var user: AccountDTO

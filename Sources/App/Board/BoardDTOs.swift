@@ -31,6 +31,35 @@ struct PostDTO: Encodable, Sendable, ResponseEncodable {
     }
 }
 
+extension PostDTO: JSONWritable {
+    func write(to json: inout JSONWriter) {
+        json.object { json in
+            json.key("author")
+            author.write(to: &json)
+            json.key("body"); json.value(body)
+            json.key("category"); json.value(category)
+            json.key("commentCount"); json.value(commentCount)
+            json.key("createdAt"); json.value(createdAt.iso8601)
+            json.key("id"); json.value(id)
+            json.key("likeCount"); json.value(likeCount)
+            if let likedByMe { json.key("likedByMe"); json.value(likedByMe) }
+            json.key("tags"); json.array(tags) { json, tag in json.value(tag) }
+            json.key("title"); json.value(title)
+            json.key("updatedAt"); json.value(updatedAt.iso8601)
+            json.key("viewCount"); json.value(viewCount)
+        }
+    }
+}
+
+extension Page: JSONWritable where Item: JSONWritable {
+    public func write(to json: inout JSONWriter) {
+        json.object { json in
+            json.key("items"); json.array(items) { json, item in item.write(to: &json) }
+            if let nextCursor { json.key("nextCursor"); json.value(nextCursor) }
+        }
+    }
+}
+
 /// A comment as sent to clients.
 struct CommentDTO: Encodable, Sendable, ResponseEncodable {
     var id: Int64

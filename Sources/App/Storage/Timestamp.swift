@@ -33,8 +33,27 @@ public struct Timestamp: Sendable, Hashable, Comparable, Codable {
         self.init(date)
     }
 
-    /// `2026-11-21T20:58:10.123Z`
+    /// `2026-11-21T20:58:10.123Z`, always UTC with milliseconds.
+    ///
+    /// Formatted by hand (days to civil date, as in Howard Hinnant's `civil_from_days`): every
+    /// response carries timestamps, and Foundation's formatter was a visible share of a request.
     public var iso8601: String {
-        date.formatted(.iso8601.year().month().day().timeZone(separator: .omitted).time(includingFractionalSeconds: true))
+        let (days, millisOfDay) = milliseconds.quotientAndRemainder(dividingBy: 86_400_000)
+        let (day, ms) = millisOfDay < 0 ? (days - 1, millisOfDay + 86_400_000) : (days, millisOfDay)
+        let z = day + 719_468
+        let era = (z >= 0 ? z : z - 146_096) / 146_097
+        let dayOfEra = z - era * 146_097
+        let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36524 - dayOfEra / 146_096) / 365
+        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
+        let monthIndex = (5 * dayOfYear + 2) / 153
+        let dayOfMonth = dayOfYear - (153 * monthIndex + 2) / 5 + 1
+        let month = monthIndex < 10 ? monthIndex + 3 : monthIndex - 9
+        let year = yearOfEra + era * 400 + (month <= 2 ? 1 : 0)
+        func pad(_ value: Int64, _ width: Int) -> String {
+            let text = String(value)
+            return text.count >= width ? text : String(repeating: "0", count: width - text.count) + text
+        }
+        return "\(pad(year, 4))-\(pad(month, 2))-\(pad(dayOfMonth, 2))T\(pad(ms / 3_600_000, 2)):\(pad(ms / 60_000 % 60, 2))"
+            + ":\(pad(ms / 1000 % 60, 2)).\(pad(ms % 1000, 3))Z"
     }
 }

@@ -14,7 +14,7 @@ struct AuthMiddleware: RouterMiddleware {
             return try await next(request, context)
         }
         guard header.count > 7, header.prefix(7).lowercased() == "bearer ",
-              let identity = await accessTokens.verify(String(header.dropFirst(7)).trimmingCharacters(in: .whitespaces)) else {
+              let identity = await accessTokens.verify(String(header.dropFirst(7).drop(while: { $0 == " " }))) else {
             throw APIError(.unauthorized, code: "invalid_token", message: "The access token is invalid or expired.")
         }
         var context = context
@@ -22,5 +22,3 @@ struct AuthMiddleware: RouterMiddleware {
         return try await next(request, context)
     }
 }
-
-import Foundation

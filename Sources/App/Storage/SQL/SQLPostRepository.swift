@@ -2,7 +2,8 @@ import Foundation
 import SQLKit
 
 /// `PostRepository` over SQLKit. Only text search differs between engines; it comes in as a
-/// `PostTextSearch`.
+/// `PostTextSearch`. The `post_tags` rows that tag filters and related posts use are kept equal
+/// to the `tags` column by the schema (triggers), so a post is written in one statement.
 struct SQLPostRepository: PostRepository {
     let textSearch: any PostTextSearch
 
@@ -22,9 +23,7 @@ struct SQLPostRepository: PostRepository {
         guard let row, let nickname = try row.decode(column: "author_nickname", as: String?.self) else {
             throw StorageInvariant("INSERT … RETURNING gave no row or no author")
         }
-        let id = try row.decode(column: "id", as: Int64.self)
-        try await insertTags(post.tags, postID: id, on: db)
-        return PostRecord(id: id, authorID: post.authorID, authorNickname: nickname, title: post.title, body: post.body,
+        return PostRecord(id: try row.decode(column: "id", as: Int64.self), authorID: post.authorID, authorNickname: nickname, title: post.title, body: post.body,
                           category: post.category, tags: post.tags, likeCount: 0, commentCount: 0, viewCount: 0,
                           createdAt: post.createdAt, updatedAt: post.createdAt, likedByMe: nil)
     }
@@ -62,10 +61,6 @@ struct SQLPostRepository: PostRepository {
             assignments.append("tag_count = \(bind: tags.count)")
         }
         try await db.raw("UPDATE posts SET \(assignments.joined(separator: ", ")) WHERE id = \(bind: id)").run()
-        if let tags = changes.tags {
-            try await db.raw("DELETE FROM post_tags WHERE post_id = \(bind: id)").run()
-            try await insertTags(tags, postID: id, on: db)
-        }
     }
 
     func delete(id: Int64, on db: any SQLDatabase) async throws {
@@ -113,12 +108,6 @@ struct SQLPostRepository: PostRepository {
             ORDER BY (s.shared * 1.0) / (a.tag_count + p.tag_count - s.shared) DESC, p.id DESC
             LIMIT \(bind: limit)
             """).all().map { try Self.record($0, viewerID: viewerID) }
-    }
-
-    private func insertTags(_ tags: [String], postID: Int64, on db: any SQLDatabase) async throws {
-        guard !tags.isEmpty else { return }
-        let values = tags.map { tag -> SQLQueryString in "(\(bind: postID), \(bind: tag))" }
-        try await db.raw("INSERT INTO post_tags (post_id, tag) VALUES \(values.joined(separator: ", "))").run()
     }
 
     private static func likedByMe(_ viewerID: Int64?) -> SQLQueryString {

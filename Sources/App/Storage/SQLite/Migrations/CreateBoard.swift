@@ -29,6 +29,18 @@ struct CreateBoard: Migration {
         ) WITHOUT ROWID
         """,
         "CREATE INDEX post_tags_tag ON post_tags(tag, post_id)",
+        // post_tags mirrors the JSON `tags` column, so writing a post is one statement.
+        """
+        CREATE TRIGGER post_tags_insert AFTER INSERT ON posts BEGIN
+            INSERT INTO post_tags (post_id, tag) SELECT new.id, value FROM json_each(new.tags);
+        END
+        """,
+        """
+        CREATE TRIGGER post_tags_update AFTER UPDATE OF tags ON posts BEGIN
+            DELETE FROM post_tags WHERE post_id = old.id;
+            INSERT INTO post_tags (post_id, tag) SELECT new.id, value FROM json_each(new.tags);
+        END
+        """,
         """
         CREATE TABLE likes (
             post_id INTEGER NOT NULL REFERENCES posts(id) ON DELETE CASCADE,

@@ -13,14 +13,17 @@ public final class AgoraServices: Sendable {
     public let follows: FollowService
     public let posts: PostService
     public let comments: CommentService
+    public let searchIndexer: SearchIndexer
 
-    private init(settings: AppSettings, database: any Database, accessTokens: AccessTokens, hasher: PasswordHasher) {
+    private init(settings: AppSettings, database: any Database, accessTokens: AccessTokens, hasher: PasswordHasher, logger: Logger) {
         self.settings = settings
         self.database = database
         self.accessTokens = accessTokens
         self.hasher = hasher
         let users = SQLUserRepository()
-        let postRepository = SQLPostRepository(textSearch: SQLitePostTextSearch())
+        let textSearch = SQLitePostTextSearch()
+        let postRepository = SQLPostRepository(textSearch: textSearch)
+        searchIndexer = SearchIndexer(database: database, search: textSearch, logger: logger)
         let postCache = PostCache(capacity: settings.postCacheEntries)
         accounts = AccountService(
             database: database, users: users, refreshTokens: SQLRefreshTokenRepository(), hasher: hasher,
@@ -31,7 +34,7 @@ public final class AgoraServices: Sendable {
             refreshTokenLifetime: settings.refreshTokenLifetime, postCache: postCache)
         follows = FollowService(database: database, users: users, follows: SQLFollowRepository())
         posts = PostService(database: database, posts: postRepository, rules: BoardRules(categories: settings.categories),
-                            cache: postCache)
+                            cache: postCache, searchIndexer: searchIndexer)
         comments = CommentService(database: database, posts: postRepository, comments: SQLCommentRepository(),
                                   postCache: postCache)
     }
@@ -46,7 +49,7 @@ public final class AgoraServices: Sendable {
         let secret = try settings.jwtSecret.map { Data($0.utf8) } ?? SigningKeyFile.loadOrCreate(in: directory)
         let accessTokens = await AccessTokens.make(secret: secret, lifetime: settings.accessTokenLifetime)
         return AgoraServices(settings: settings, database: database, accessTokens: accessTokens,
-                             hasher: PasswordHasher(cost: settings.bcryptCost))
+                             hasher: PasswordHasher(cost: settings.bcryptCost), logger: logger)
     }
 
     /// Releases the database and worker threads.

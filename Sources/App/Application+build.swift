@@ -15,7 +15,8 @@ public func buildApplication(services: AgoraServices, logger: Logger) -> some Ap
     return Application(
         router: router,
         configuration: .init(address: .hostname(settings.host, port: settings.port), serverName: "agora"),
-        services: [AgoraServicesLifecycle(services: services)],
+        // Stopped in reverse order: the server drains first, the indexer catches up, storage closes last.
+        services: [AgoraServicesLifecycle(services: services), services.searchIndexer],
         onServerRunning: { channel in
             let port = channel.localAddress?.port ?? settings.port
             logger.notice("Agora listening on http://\(settings.host):\(port)")

@@ -6,6 +6,7 @@ public struct PostService: Sendable {
     let posts: any PostRepository
     let rules: BoardRules
     let cache: PostCache
+    let searchIndexer: SearchIndexer
 
     public struct Draft: Sendable {
         public var title: String?
@@ -27,6 +28,7 @@ public struct PostService: Sendable {
             try await posts.insert(NewPost(authorID: authorID, title: title, body: body, category: category,
                                            tags: tags, createdAt: .now), on: db)
         }
+        searchIndexer.poke()
         post.likedByMe = false
         return post
     }

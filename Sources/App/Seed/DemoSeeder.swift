@@ -76,6 +76,7 @@ public struct DemoSeeder: Sendable {
                 }
             }
         }
+        try await services.searchIndexer.catchUp()
         return Result(users: userIDs.count, posts: postIDs.count, comments: postIDs.isEmpty ? 0 : commentCount)
     }
 }

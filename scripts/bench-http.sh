@@ -10,6 +10,7 @@ CONNECTIONS=64
 SCRATCH=${SCRATCH:-.build-release}
 AGORA_PORT=18080
 REFERENCE_PORT=18081
+UNCACHED_PORT=18082
 
 swift build -c release --scratch-path "$SCRATCH" --product agora >/dev/null
 swift build -c release --scratch-path "$SCRATCH" --product agora-reference >/dev/null
@@ -31,7 +32,7 @@ time "$BIN/agora" seed --data-dir "$DATA" --users 1000 --posts 10000 --comments 
 wait_for "http://127.0.0.1:$REFERENCE_PORT/"
 wait_for "http://127.0.0.1:$AGORA_PORT/healthz"
 sleep 1
-echo "== idle resident memory of agora serve: $(( $(rss_kb $AGORA_PID) / 1024 )) MiB ($(rss_kb $AGORA_PID) kB)"
+echo "== idle resident memory of agora serve: $(rss_kb $AGORA_PID) kB ($(awk '/RssAnon/ {print $2}' /proc/$AGORA_PID/status) kB anonymous, the rest mapped code and libraries)"
 
 PEAK_FILE="$DATA/peak"
 echo 0 > "$PEAK_FILE"
@@ -47,6 +48,14 @@ run_wrk() { # name, url, [script]
 
 run_wrk reference "http://127.0.0.1:$REFERENCE_PORT/"
 run_wrk get-post "http://127.0.0.1:$AGORA_PORT" scripts/wrk/get-random-post.lua
+
+# The same read with the post cache off, from a second process on the same database: what every
+# cache miss costs.
+AGORA_POST_CACHE_ENTRIES=0 "$BIN/agora" serve --data-dir "$DATA" --port $UNCACHED_PORT --log-level warning >/dev/null 2>&1 &
+UNCACHED_PID=$!; PIDS+=($UNCACHED_PID)
+wait_for "http://127.0.0.1:$UNCACHED_PORT/healthz"
+run_wrk get-post-uncached "http://127.0.0.1:$UNCACHED_PORT" scripts/wrk/get-random-post.lua
+kill $UNCACHED_PID
 TOKEN=$(curl -sf -X POST "http://127.0.0.1:$AGORA_PORT/api/auth/login" -H 'Content-Type: application/json' \
   -d '{"email":"user1@example.com","password":"agora-demo-password"}' | sed 's/.*"accessToken":"\([^"]*\)".*/\1/')
 TOKEN=$TOKEN run_wrk create-post "http://127.0.0.1:$AGORA_PORT/api/posts" scripts/wrk/create-post.lua
@@ -57,5 +66,6 @@ echo
 echo "== summary (wrk -t2 -c$CONNECTIONS -d${DURATION}s, release build, $(nproc) cores)"
 echo "reference constant route : $(rps reference) req/s, p99 $(p99 reference)"
 echo "GET /api/posts/{id}       : $(rps get-post) req/s, p99 $(p99 get-post), ratio $(awk "BEGIN {printf \"%.2f\", $(rps get-post) / $(rps reference)}")"
-echo "POST /api/posts           : $(rps create-post) req/s, p99 $(p99 create-post)"
+echo "  same, post cache off     : $(rps get-post-uncached) req/s, p99 $(p99 get-post-uncached), ratio $(awk "BEGIN {printf \"%.2f\", $(rps get-post-uncached) / $(rps reference)}")"
+echo "POST /api/posts           : $(rps create-post) req/s, p99 $(p99 create-post), ratio $(awk "BEGIN {printf \"%.2f\", $(rps create-post) / $(rps reference)}")"
 echo "peak resident memory      : $(( $(cat "$PEAK_FILE") / 1024 )) MiB"

@@ -59,6 +59,8 @@ let package = Package(
             name: "AppTests",
             dependencies: [
                 "App",
+                // The command-line tests run the real executable, so `swift test` must build it.
+                "agora",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ]
         ),

@@ -12,15 +12,20 @@ struct AgoraProcess {
 
     /// Runs `agora arguments…` to completion and returns its exit status and output.
     /// The blocking reads and waits run on a dispatch thread, never on Swift's cooperative pool.
-    static func run(_ arguments: [String], dataDir: String) async throws -> (status: Int32, output: String) {
-        try await offCooperativePool { try runBlocking(arguments, dataDir: dataDir) }
+    static func run(_ arguments: [String], dataDir: String?, in directory: URL? = nil,
+                    environment: [String: String] = [:]) async throws -> (status: Int32, output: String) {
+        try await offCooperativePool { try runBlocking(arguments, dataDir: dataDir, in: directory, environment: environment) }
     }
 
-    private static func runBlocking(_ arguments: [String], dataDir: String) throws -> (status: Int32, output: String) {
+    private static func runBlocking(_ arguments: [String], dataDir: String?, in directory: URL?,
+                                    environment: [String: String]) throws -> (status: Int32, output: String) {
         let process = Process()
         process.executableURL = executable
-        process.arguments = arguments + ["--data-dir", dataDir]
-        process.environment = ProcessInfo.processInfo.environment.merging(["AGORA_BCRYPT_COST": "4"]) { $1 }
+        process.arguments = arguments + (dataDir.map { ["--data-dir", $0] } ?? [])
+        process.currentDirectoryURL = directory
+        process.environment = ProcessInfo.processInfo.environment
+            .filter { !$0.key.hasPrefix("AGORA_") }
+            .merging(["AGORA_BCRYPT_COST": "4"].merging(environment) { $1 }) { $1 }
         let pipe = Pipe()
         process.standardOutput = pipe
         process.standardError = pipe
@@ -91,6 +96,24 @@ struct CommandLineTests {
         #expect(promoted.status == 0, "\(promoted.output)")
         #expect(promoted.output.contains("is now an admin"))
         #expect(try await AgoraProcess.run(["users", "promote", "nobody@example.com"], dataDir: dataDir).status != 0)
+    }
+
+    @Test("settings come from flags, then AGORA_* variables, then .env")
+    func settingsPrecedence() async throws {
+        let directory = URL(fileURLWithPath: dataDir)
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        try "AGORA_DATA_DIR=\(dataDir)/from-dotenv\n".write(to: directory.appendingPathComponent(".env"), atomically: true, encoding: .utf8)
+        let fromFile = FileManager.default.fileExists(atPath:)
+        #expect(try await AgoraProcess.run(["migrate"], dataDir: nil, in: directory).status == 0)
+        #expect(fromFile("\(dataDir)/from-dotenv/agora.sqlite"))
+        #expect(try await AgoraProcess.run(["migrate"], dataDir: nil, in: directory,
+                                           environment: ["AGORA_DATA_DIR": "\(dataDir)/from-env"]).status == 0)
+        #expect(fromFile("\(dataDir)/from-env/agora.sqlite"))
+        #expect(try await AgoraProcess.run(["migrate"], dataDir: "\(dataDir)/from-flag", in: directory,
+                                           environment: ["AGORA_DATA_DIR": "\(dataDir)/from-env-2"]).status == 0)
+        #expect(fromFile("\(dataDir)/from-flag/agora.sqlite"))
+        #expect(!fromFile("\(dataDir)/from-env-2/agora.sqlite"))
     }
 }
 

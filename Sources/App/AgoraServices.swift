@@ -14,6 +14,14 @@ public final class AgoraServices: Sendable {
     public let posts: PostService
     public let comments: CommentService
     public let searchIndexer: SearchIndexer
+    /// The storage behind the services, for tools that write in bulk (the demo seeder).
+    let repositories: Repositories
+
+    struct Repositories: Sendable {
+        let users: any UserRepository
+        let posts: any PostRepository
+        let comments: any CommentRepository
+    }
 
     private init(settings: AppSettings, database: any Database, accessTokens: AccessTokens, hasher: PasswordHasher, logger: Logger) {
         self.settings = settings
@@ -23,6 +31,8 @@ public final class AgoraServices: Sendable {
         let users = SQLUserRepository()
         let textSearch = SQLitePostTextSearch()
         let postRepository = SQLPostRepository(textSearch: textSearch)
+        let commentRepository = SQLCommentRepository()
+        repositories = Repositories(users: users, posts: postRepository, comments: commentRepository)
         searchIndexer = SearchIndexer(database: database, search: textSearch, logger: logger)
         let postCache = PostCache(capacity: settings.postCacheEntries)
         accounts = AccountService(
@@ -35,7 +45,7 @@ public final class AgoraServices: Sendable {
         follows = FollowService(database: database, users: users, follows: SQLFollowRepository())
         posts = PostService(database: database, posts: postRepository, rules: BoardRules(categories: settings.categories),
                             cache: postCache, searchIndexer: searchIndexer)
-        comments = CommentService(database: database, posts: postRepository, comments: SQLCommentRepository(),
+        comments = CommentService(database: database, posts: postRepository, comments: commentRepository,
                                   postCache: postCache)
     }
 

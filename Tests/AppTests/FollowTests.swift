@@ -51,16 +51,7 @@ struct FollowTests {
                 _ = try await api.put("/api/users/\(star.id)/follow", token: fan.accessToken)
                 fans.append(fan.id)
             }
-            var seen: [Int64] = []
-            var cursor: String?
-            repeat {
-                let path = "/api/users/\(star.id)/followers?limit=2" + (cursor.map { "&cursor=\($0)" } ?? "")
-                let page = try await api.get(path)
-                #expect(page.status == .ok)
-                seen += page.json["items"].array.compactMap { $0["id"].int64 }
-                cursor = page.json["nextCursor"].string
-            } while cursor != nil
-            #expect(seen == fans.reversed())
+            #expect(try await api.allPageIDs("/api/users/\(star.id)/followers?limit=2") == fans.reversed())
         }
     }
 }

@@ -116,18 +116,13 @@ struct PostsTests {
             let alice = try await api.user()
             var existing: [Int64] = []
             for i in 0..<25 { existing.append(try await api.post(by: alice, title: "post \(i)")) }
-            var seen: [Int64] = []
-            var cursor: String?
-            try await withThrowingTaskGroup(of: Void.self) { group in
+            let seen = try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask {
                     for i in 0..<20 { _ = try await api.post(by: alice, title: "new \(i)") }
                 }
-                repeat {
-                    let page = try await api.get("/api/posts?limit=4" + (cursor.map { "&cursor=\($0)" } ?? ""))
-                    seen += page.json["items"].array.compactMap { $0["id"].int64 }
-                    cursor = page.json["nextCursor"].string
-                } while cursor != nil
+                let seen = try await api.allPageIDs("/api/posts?limit=4")
                 try await group.waitForAll()
+                return seen
             }
             #expect(Set(seen).count == seen.count, "no item repeated")
             #expect(Set(existing).isSubset(of: Set(seen)), "no item skipped")

@@ -1,3 +1,4 @@
+import Foundation
 import HTTPTypes
 import Hummingbird
 
@@ -53,5 +54,3 @@ extension AppRequestContext {
         return remoteAddress?.ipAddress
     }
 }
-
-import Foundation

@@ -1,3 +1,4 @@
+import SQLKit
 /// Following other users: idempotent follow and unfollow, and the two paged lists.
 public struct FollowService: Sendable {
     let database: any Database
@@ -45,5 +46,3 @@ public struct FollowService: Sendable {
         }
     }
 }
-
-import SQLKit

@@ -1,7 +1,6 @@
 import Hummingbird
 import Logging
 import NIOCore
-import SQLiteNIO
 
 /// Turns every error a handler throws into the API's one error shape.
 ///
@@ -35,13 +34,10 @@ struct ErrorMiddleware: RouterMiddleware {
         case let error as DatabaseUnavailable:
             logger.error("database unavailable", metadata: ["error": "\(error)"])
             return APIError(.serviceUnavailable, code: "unavailable", message: "The service is unavailable; try again shortly.")
-        case let error as SQLiteError where error.reason == .constraintForeignKeyFailed:
+        case is MissingReference:
             // Every foreign key a client's write can break points at the caller's own account:
             // posts and comments are checked inside the same transaction. So the account is gone.
             return APIError(.unauthorized, code: "unauthorized", message: "The account no longer exists.")
-        case let error as SQLiteError where error.reason == .busy || error.reason == .locked:
-            logger.error("database busy", metadata: ["error": "\(error)"])
-            return APIError(.serviceUnavailable, code: "unavailable", message: "The service is busy; try again shortly.")
         default:
             logger.error("unhandled error", metadata: ["error": "\(String(reflecting: error))", "path": "\(request.uri.path)"])
             return APIError(.internalServerError, code: "internal_error", message: "Something went wrong on our side.")

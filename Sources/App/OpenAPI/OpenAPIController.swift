@@ -1,3 +1,4 @@
+import Foundation
 import Hummingbird
 import NIOCore
 
@@ -16,5 +17,3 @@ struct OpenAPIController {
         }
     }
 }
-
-import Foundation

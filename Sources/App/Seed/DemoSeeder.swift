@@ -20,7 +20,7 @@ public struct DemoSeeder: Sendable {
 
     public func seed(users userCount: Int, posts postCount: Int, comments commentCount: Int, force: Bool) async throws -> Result {
         let database = services.database
-        let users = SQLUserRepository(), posts = SQLPostRepository(textSearch: SQLitePostTextSearch()), comments = SQLCommentRepository()
+        let users = services.repositories.users, posts = services.repositories.posts, comments = services.repositories.comments
         let existing = try await database.read { db in try await users.count(on: db) }
         if existing > 0 && !force { throw DatabaseNotEmpty(users: existing) }
         // Every seeded user has the same password, so one hash serves them all.

@@ -34,3 +34,10 @@ public struct DatabaseUnavailable: Error, CustomStringConvertible {
     public let description: String
     public init(_ description: String) { self.description = description }
 }
+
+/// A write referred to a row that no longer exists (a foreign key). Engines translate their own
+/// error into this, so nothing above storage depends on an engine's error type.
+public struct MissingReference: Error, CustomStringConvertible {
+    public let description: String
+    public init(_ description: String) { self.description = description }
+}

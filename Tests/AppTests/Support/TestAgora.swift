@@ -142,6 +142,19 @@ struct API: Sendable {
                         accessToken: login.json["accessToken"].string ?? "", refreshToken: login.json["refreshToken"].string ?? "")
     }
 
+    /// Follows `nextCursor` from `path` (which already has a query) to the last page; returns every item's id in order.
+    func allPageIDs(_ path: String) async throws -> [Int64] {
+        var ids: [Int64] = []
+        var cursor: String?
+        repeat {
+            let page = try await get(path + (cursor.map { "&cursor=\($0)" } ?? ""))
+            #expect(page.status == .ok, "\(path): \(page.body)")
+            ids += page.json["items"].array.compactMap { $0["id"].int64 }
+            cursor = page.json["nextCursor"].string
+        } while cursor != nil
+        return ids
+    }
+
     /// Creates a post as `user` and returns its id.
     func post(by user: TestUser, title: String = "A title", body: String = "A body", tags: [String] = []) async throws -> Int64 {
         let reply = try await post("/api/posts", ["title": title, "body": body, "tags": tags], token: user.accessToken)

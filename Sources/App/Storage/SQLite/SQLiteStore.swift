@@ -71,15 +71,38 @@ public final class SQLiteStore: Database {
         try ensureOpen()
         let index = nextReader.wrappingAdd(1, ordering: .relaxed).oldValue
         let connection = readers[index % readers.count]
-        return try await body(connection.sql(queryLogLevel: .trace))
+        do {
+            return try await body(connection.sql(queryLogLevel: .trace))
+        } catch {
+            throw Self.translate(error)
+        }
     }
 
     public func transaction<T: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
         try ensureOpen()
         let write = PendingWrite { db in try await body(db) }
         guard queue.submit(write) else { throw DatabaseUnavailable("the database is closed") }
-        guard let value = try await write.outcome() as? T else { throw StorageInvariant("a write returned the wrong type") }
+        let outcome: any Sendable
+        do {
+            outcome = try await write.outcome()
+        } catch {
+            throw Self.translate(error)
+        }
+        guard let value = outcome as? T else { throw StorageInvariant("a write returned the wrong type") }
         return value
+    }
+
+    /// SQLite's errors in storage-neutral terms; anything else passes through unchanged.
+    static func translate(_ error: any Error) -> any Error {
+        guard let error = error as? SQLiteError else { return error }
+        switch error.reason {
+        case .constraintForeignKeyFailed:
+            return MissingReference(error.message)
+        case .busy, .busyTimeout, .busyInRecovery, .busyInSnapshot, .locked, .ioError, .full, .cantOpen:
+            return DatabaseUnavailable(error.message)
+        default:
+            return error
+        }
     }
 
     /// The writer: takes every waiting transaction and commits them together, until closed.

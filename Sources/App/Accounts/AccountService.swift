@@ -61,7 +61,10 @@ public struct AccountService: Sendable {
         let refreshTokens = self.refreshTokens
         let users = self.users
         let now = Timestamp.now
-        enum Outcome: Sendable { case rotated(UserRecord, String), reused, invalid }
+        let next = RefreshTokenSecret.generate()
+        let expiresAt = now.adding(refreshTokenLifetime)
+        enum Outcome: Sendable { case rotated(UserRecord), reused, invalid }
+        // Rotation and its successor commit together: the old token is never spent without a new one.
         let outcome = try await database.transaction { db -> Outcome in
             guard let record = try await refreshTokens.find(tokenHash: hash, on: db),
                   record.revokedAt == nil, record.expiresAt > now else { return .invalid }
@@ -70,11 +73,13 @@ public struct AccountService: Sendable {
                 return .reused
             }
             guard let user = try await users.find(id: record.userID, on: db) else { return .invalid }
-            return .rotated(user, record.family)
+            try await refreshTokens.insert(userID: user.id, family: record.family, tokenHash: RefreshTokenSecret.hash(next),
+                                           createdAt: now, expiresAt: expiresAt, on: db)
+            return .rotated(user)
         }
         switch outcome {
-        case .rotated(let user, let family):
-            return try await openSession(for: user, family: family)
+        case .rotated(let user):
+            return try await session(for: user, refreshToken: next)
         case .reused:
             throw ServiceError.unauthorized("This refresh token was already used; sign in again.")
         case .invalid:
@@ -170,17 +175,23 @@ public struct AccountService: Sendable {
         }
     }
 
+    /// Starts a new token family for `user` (a login).
     private func openSession(for user: UserRecord, family: String) async throws -> Session {
         let token = RefreshTokenSecret.generate()
         let now = Timestamp.now
         let expiresAt = now.adding(refreshTokenLifetime)
         let refreshTokens = self.refreshTokens
         try await database.transaction { db in
+            try await refreshTokens.deleteExpired(userID: user.id, before: now, on: db)
             try await refreshTokens.insert(userID: user.id, family: family, tokenHash: RefreshTokenSecret.hash(token),
                                            createdAt: now, expiresAt: expiresAt, on: db)
         }
+        return try await session(for: user, refreshToken: token)
+    }
+
+    private func session(for user: UserRecord, refreshToken: String) async throws -> Session {
         let access = try await accessTokens.issue(userID: user.id, role: user.role)
-        return Session(accessToken: access, refreshToken: token,
+        return Session(accessToken: access, refreshToken: refreshToken,
                        expiresIn: Int(accessTokens.lifetime.components.seconds), user: user)
     }
 

@@ -20,6 +20,6 @@ public protocol RefreshTokenRepository: Sendable {
     func markRotated(id: Int64, at: Timestamp, on db: any SQLDatabase) async throws -> Bool
     func revoke(family: String, at: Timestamp, on db: any SQLDatabase) async throws
     func revokeAll(userID: Int64, at: Timestamp, on db: any SQLDatabase) async throws
-    /// Deletes tokens that expired before `cutoff`.
-    func deleteExpired(before cutoff: Timestamp, on db: any SQLDatabase) async throws
+    /// Deletes `userID`'s tokens that expired before `cutoff`, so old logins do not pile up.
+    func deleteExpired(userID: Int64, before cutoff: Timestamp, on db: any SQLDatabase) async throws
 }

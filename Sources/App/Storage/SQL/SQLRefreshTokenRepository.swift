@@ -45,7 +45,9 @@ struct SQLRefreshTokenRepository: RefreshTokenRepository {
             """).run()
     }
 
-    func deleteExpired(before cutoff: Timestamp, on db: any SQLDatabase) async throws {
-        try await db.raw("DELETE FROM refresh_tokens WHERE expires_at < \(bind: cutoff.milliseconds)").run()
+    func deleteExpired(userID: Int64, before cutoff: Timestamp, on db: any SQLDatabase) async throws {
+        try await db.raw("""
+            DELETE FROM refresh_tokens WHERE user_id = \(bind: userID) AND expires_at < \(bind: cutoff.milliseconds)
+            """).run()
     }
 }

@@ -45,18 +45,16 @@ struct CommandLineTests {
         #expect(FileManager.default.isExecutableFile(atPath: AgoraProcess.executable.path))
     }
 
-    @Test("serve prints its URL, answers /healthz, and exits 0 on SIGTERM")
-    func serveAndStop() async throws {
-        defer { try? FileManager.default.removeItem(atPath: dataDir) }
+    /// Starts `agora serve --port 0` and returns the process and its base URL.
+    func startServer() async throws -> (Process, URL) {
         let process = Process()
         process.executableURL = AgoraProcess.executable
         process.arguments = ["serve", "--port", "0", "--data-dir", dataDir]
+        process.environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("AGORA_") }
         let pipe = Pipe()
         process.standardOutput = pipe
         process.standardError = FileHandle.nullDevice
         try process.run()
-        defer { if process.isRunning { process.terminate() } }
-
         let output = try await offCooperativePool {
             var output = ""
             while !output.contains("listening on http://") {
@@ -67,17 +65,49 @@ struct CommandLineTests {
             return output
         }
         let url = try #require(output.split(separator: "\n").first { $0.contains("listening on http://") }
-            .flatMap { $0.split(separator: " ").last }.map(String.init))
-        let (body, response) = try await URLSession.shared.data(from: URL(string: url + "/healthz")!)
+            .flatMap { $0.split(separator: " ").last }.flatMap { URL(string: String($0)) })
+        return (process, url)
+    }
+
+    func waitForExit(_ process: Process) async throws -> Int32? {
+        let deadline = Date().addingTimeInterval(20)
+        while process.isRunning, Date() < deadline { try await Task.sleep(for: .milliseconds(50)) }
+        return process.isRunning ? nil : process.terminationStatus
+    }
+
+    @Test("serve prints its URL, answers /healthz, and exits 0 on SIGTERM")
+    func serveAndStop() async throws {
+        defer { try? FileManager.default.removeItem(atPath: dataDir) }
+        let (process, url) = try await startServer()
+        defer { if process.isRunning { process.terminate() } }
+        let (body, response) = try await URLSession.shared.data(from: url.appendingPathComponent("healthz"))
         #expect((response as? HTTPURLResponse)?.statusCode == 200)
         #expect(String(decoding: body, as: UTF8.self).contains("ok"))
         #expect(FileManager.default.fileExists(atPath: dataDir + "/agora.sqlite"))
-
         kill(process.processIdentifier, SIGTERM)
-        let stopDeadline = Date().addingTimeInterval(20)
-        while process.isRunning, Date() < stopDeadline { try await Task.sleep(for: .milliseconds(50)) }
-        #expect(!process.isRunning)
-        #expect(process.terminationStatus == 0)
+        #expect(try await waitForExit(process) == 0)
+    }
+
+    @Test("SIGTERM lets a request in flight finish before the process exits 0")
+    func drainsInFlightRequests() async throws {
+        defer { try? FileManager.default.removeItem(atPath: dataDir) }
+        let (process, url) = try await startServer()
+        defer { if process.isRunning { process.terminate() } }
+        let body = #"{"email":"drain@example.com","password":"long enough","nickname":"drain"}"#
+        let head = "POST /api/auth/signup HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+            + "Content-Length: \(body.utf8.count)\r\nConnection: close\r\n\r\n"
+        let socket = try RawSocket(port: UInt16(url.port ?? 0))
+        defer { socket.close() }
+        // Half the request is on the wire when the signal arrives.
+        try socket.send(head + String(body.prefix(10)))
+        try await Task.sleep(for: .milliseconds(200))
+        kill(process.processIdentifier, SIGTERM)
+        try await Task.sleep(for: .milliseconds(300))
+        #expect(process.isRunning, "the server waits for the request in flight")
+        try socket.send(String(body.dropFirst(10)))
+        let reply = try await offCooperativePool { socket.receiveAll() }
+        #expect(reply.hasPrefix("HTTP/1.1 201"), "\(reply)")
+        #expect(try await waitForExit(process) == 0)
     }
 
     @Test("migrate, seed (refusing a populated database without --force) and users promote")
@@ -121,5 +151,43 @@ struct CommandLineTests {
 func offCooperativePool<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
     try await withCheckedThrowingContinuation { continuation in
         DispatchQueue.global().async { continuation.resume(with: Result { try work() }) }
+    }
+}
+
+/// A blocking TCP client on loopback, for sending a request in pieces.
+final class RawSocket: @unchecked Sendable {
+    let descriptor: Int32
+
+    init(port: UInt16) throws {
+        descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = port.bigEndian
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let result = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard result == 0 else { throw POSIXError(.ECONNREFUSED) }
+    }
+
+    func send(_ text: String) throws {
+        let bytes = Array(text.utf8)
+        guard write(descriptor, bytes, bytes.count) == bytes.count else { throw POSIXError(.EPIPE) }
+    }
+
+    /// Everything the peer sends until it closes the connection.
+    func receiveAll() -> String {
+        var data = [UInt8]()
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        while true {
+            let count = read(descriptor, &buffer, buffer.count)
+            if count <= 0 { break }
+            data += buffer[0..<count]
+        }
+        return String(decoding: data, as: UTF8.self)
+    }
+
+    func close() {
+        _ = Glibc.close(descriptor)
     }
 }

@@ -29,7 +29,7 @@ public func buildApplication(services: AgoraServices, logger: Logger) -> some Ap
 
 /// Wires middleware and every controller's routes; returns the router and the table of its routes.
 public func buildRouter(_ services: AgoraServices) -> (Router<AppRequestContext>, RouteTable) {
-    let router = Router(context: AppRequestContext.self)
+    let router = Router(context: AppRequestContext.self, options: .autoGenerateHeadEndpoints)
     let routes = RouteTable(router: router)
     routes.add(middleware: SecurityHeadersMiddleware())
     if !services.settings.corsAllowedOrigins.isEmpty {

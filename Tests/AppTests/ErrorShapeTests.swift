@@ -79,6 +79,9 @@ struct ErrorShapeTests {
             #expect(reply.headers[HTTPField.Name("Allow")!] == "GET, POST")
             expectError(try await api.request(.post, "/api/users/me"), .methodNotAllowed)
             expectError(try await api.request(.get, "/api/auth/login"), .methodNotAllowed)
+            let head = try await api.request(.head, "/healthz")
+            #expect(head.status == .ok)
+            #expect(head.body.isEmpty)
         }
     }
 

@@ -41,7 +41,7 @@ public struct AppSettings: Sendable {
     public var corsAllowedOrigins: [String] = []
 
     /// Read-only SQLite connections beside the single writer.
-    public var sqliteReaders: Int = 4
+    public var sqliteReaders: Int = 2
 
     /// Posts kept in memory for `GET /api/posts/{id}`; 0 turns the cache off.
     public var postCacheEntries: Int = 10_000

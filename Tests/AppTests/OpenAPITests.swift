@@ -46,3 +46,42 @@ struct OpenAPITests {
         for name in Set(names) { #expect(schemas[name] != nil, "missing schema \(name)") }
     }
 }
+
+/// Whether `python3` with `openapi-spec-validator` (installed by `.ci/run`) is on this machine.
+let openAPIValidatorAvailable: Bool = {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+    process.arguments = ["python3", "-c", "import openapi_spec_validator"]
+    process.standardOutput = FileHandle.nullDevice
+    process.standardError = FileHandle.nullDevice
+    guard (try? process.run()) != nil else { return false }
+    process.waitUntilExit()
+    if process.terminationStatus != 0 {
+        print("skipping OpenAPI validation: python3 with openapi-spec-validator is not installed (.ci/run installs it)")
+    }
+    return process.terminationStatus == 0
+}()
+
+@Suite("OpenAPI document validity")
+struct OpenAPIValidityTests {
+    @Test("the document is valid OpenAPI 3.1 according to openapi-spec-validator", .enabled(if: openAPIValidatorAvailable))
+    func validDocument() async throws {
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("agora-openapi-\(UUID().uuidString).json")
+        defer { try? FileManager.default.removeItem(at: file) }
+        try JSONCoding.encoder.encode(OpenAPIDocument.document(categories: ["general", "news"])).write(to: file)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["python3", "-c", """
+            import json, sys
+            from openapi_spec_validator import validate
+            validate(json.load(open(sys.argv[1])))
+            """, file.path]
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = pipe
+        try process.run()
+        let output = try await offCooperativePool { String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self) }
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0, "\(output)")
+    }
+}

@@ -42,11 +42,13 @@ public final class RouteTable: RouterMethods {
     }
 
     /// Registers a 405 responder, with an `Allow` header, for every method a known path lacks.
+    /// (HEAD is answered wherever GET is, by the router's generated HEAD endpoints.)
     func answerUnknownMethodsWith405() {
         let byPath = Dictionary(grouping: registered.withLockedValue { $0 }, by: \.path)
-        let methods: [HTTPRequest.Method] = [.get, .post, .put, .patch, .delete]
+        let methods: [HTTPRequest.Method] = [.get, .head, .post, .put, .patch, .delete, .options, .trace]
         for (path, routes) in byPath {
-            let allowed = Set(routes.map(\.method))
+            var allowed = Set(routes.map(\.method))
+            if allowed.contains("GET") { allowed.insert("HEAD") }
             let allow = allowed.sorted().joined(separator: ", ")
             for method in methods where !allowed.contains(method.rawValue) {
                 router.on(RouterPath(path), method: method, responder: CallbackResponder { _, _ in

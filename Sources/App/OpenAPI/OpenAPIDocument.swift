@@ -59,7 +59,7 @@ public enum OpenAPIDocument {
                   query: pageQuery + [
                     ("category", ["type": "string"], "Only this category."),
                     ("tag", ["type": "string"], "Only posts with this tag."),
-                    ("author", ["type": "integer"], "Only posts by this user id."),
+                    ("author", ["type": "integer", "minimum": 1], "Only posts by this user id."),
                     ("q", ["type": "string", "maxLength": 200], "Text searched for literally in titles and bodies."),
                   ],
                   success: (200, "PostPage"), errors: [401, 422]),

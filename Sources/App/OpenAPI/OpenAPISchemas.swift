@@ -23,10 +23,14 @@ enum OpenAPISchemas {
                                "description": "Normalised: trimmed, lower-cased, inner spaces as `-`, duplicates dropped."]
         let category: JSONValue = ["type": "string", "enum": .array(categories.map(JSONValue.string)),
                                    "default": .string(categories.first ?? "general")]
-        let title: JSONValue = ["type": "string", "minLength": 1, "maxLength": 200]
-        let postBody: JSONValue = ["type": "string", "minLength": 1, "maxLength": 100_000]
-        let commentBody: JSONValue = ["type": "string", "minLength": 1, "maxLength": 5_000]
-        let nickname: JSONValue = ["type": "string", "minLength": 2, "maxLength": 30, "description": "Any script; unique ignoring case."]
+        // Not only white space, and no U+0000 (which no engine stores).
+        let text = #"^[^\u0000]*\S[^\u0000]*$"#
+        let title: JSONValue = ["type": "string", "minLength": 1, "maxLength": 200, "pattern": .string(text)]
+        let postBody: JSONValue = ["type": "string", "minLength": 1, "maxLength": 100_000, "pattern": .string(text)]
+        let commentBody: JSONValue = ["type": "string", "minLength": 1, "maxLength": 5_000, "pattern": .string(text)]
+        let nickname: JSONValue = ["type": "string", "minLength": 2, "maxLength": 30,
+                                   "pattern": #"^[^\u0000-\u001f\u007f-\u009f]*$"#,
+                                   "description": "Any script, no control characters; trimmed, then 2–30 characters; unique ignoring case."]
         let password: JSONValue = ["type": "string", "minLength": 8, "maxLength": 256]
         return [
             "Error": object([("error", object([
@@ -74,8 +78,9 @@ enum OpenAPISchemas {
             "SignupRequest": object([("email", ["type": "string", "format": "email"]), ("password", password), ("nickname", nickname)],
                                     required: ["email", "password", "nickname"]),
             "LoginRequest": object([("email", string), ("password", string)], required: ["email", "password"]),
-            "RefreshRequest": object([("refreshToken", string)], required: ["refreshToken"]),
-            "UpdateProfileRequest": object([("nickname", nickname), ("bio", ["type": "string", "maxLength": 500])]),
+            "RefreshRequest": object([("refreshToken", ["type": "string", "minLength": 1])], required: ["refreshToken"]),
+            "UpdateProfileRequest": object([("nickname", nickname),
+                                            ("bio", ["type": "string", "maxLength": 500, "pattern": #"^[^\u0000]*$"#])]),
             "ChangePasswordRequest": object([("currentPassword", string), ("newPassword", password)],
                                             required: ["currentPassword", "newPassword"]),
             "PostRequest": object([("title", title), ("body", postBody), ("category", category), ("tags", tags)],

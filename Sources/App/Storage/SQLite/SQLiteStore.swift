@@ -45,6 +45,9 @@ public final class SQLiteStore: Database {
         let threadPool = NIOThreadPool(numberOfThreads: readers + 1)
         threadPool.start()
         let eventLoop = MultiThreadedEventLoopGroup.singleton.any()
+        // synchronous=NORMAL in WAL mode: a commit is in the WAL before the caller hears of it, so
+        // it survives a killed process (SIGKILL); only an OS crash or power loss can drop the
+        // last commits, which FULL would prevent at the price of an fsync per commit.
         func connect() async throws -> SQLiteConnection {
             let connection = try await SQLiteConnection.open(
                 storage: .file(path: path), threadPool: threadPool, logger: logger, on: eventLoop)

@@ -38,5 +38,17 @@ struct JSONWriterTests {
           ] as [(Int64, String)])
     func timestamps(milliseconds: Int64, expected: String) {
         #expect(Timestamp(milliseconds: milliseconds).iso8601 == expected)
+        var json = JSONWriter()
+        json.value(Timestamp(milliseconds: milliseconds))
+        #expect(String(buffer: json.buffer) == "\"\(expected)\"")
+    }
+
+    @Test("integers write in full, the extremes included", arguments: [
+        (Int.min, "-9223372036854775808"), (Int.max, "9223372036854775807"), (0, "0"), (-7, "-7"),
+    ] as [(Int, String)])
+    func numbers(value: Int, expected: String) {
+        var json = JSONWriter()
+        json.value(value)
+        #expect(String(buffer: json.buffer) == expected)
     }
 }

@@ -71,4 +71,43 @@ struct SQLiteStoreTests {
             await #expect(throws: DatabaseUnavailable.self) { try await store.transaction { _ in 1 } }
         }
     }
+
+    @Test("the writer reuses prepared statements past its cache limit, and sees schema changes")
+    func statementCache() async throws {
+        try await withStore { store in
+            // More distinct statements than the cache holds, each run twice.
+            for round in 0..<2 {
+                for n in 1...(SQLiteWriterConnection.statementCacheLimit + 20) {
+                    let sql = "INSERT OR REPLACE INTO t (n) VALUES (\(n * 1000 + round))"
+                    try await store.transaction { db in try await db.raw(SQLQueryString(sql)).run() }
+                }
+            }
+            try await store.transaction { db in try await db.raw("ALTER TABLE t ADD COLUMN label TEXT").run() }
+            let labels = try await store.transaction { db in
+                try await db.raw("UPDATE t SET label = \(bind: "héllo \"wörld\"") WHERE n = 1000 RETURNING label, n").all()
+                    .map { try $0.decode(column: "label", as: String.self) }
+            }
+            #expect(labels == ["héllo \"wörld\""])
+            let row = try await store.transaction { db in try await db.raw("SELECT * FROM t WHERE n = 1000").first() }
+            #expect(row?.allColumns == ["n", "label"])
+            #expect(try row?.decodeNil(column: "label") == false)
+        }
+    }
+
+    @Test("a transaction body runs on the writer's own thread, and engine errors come out storage-neutral")
+    func writerThreadAndErrors() async throws {
+        try await withStore { store in
+            let onWriterThread = try await store.transaction { db in db.eventLoop.inEventLoop }
+            #expect(onWriterThread)
+            try await store.transaction { db in
+                try await db.raw("CREATE TABLE child (id INTEGER PRIMARY KEY, parent INTEGER NOT NULL REFERENCES t(n))").run()
+            }
+            await #expect(throws: MissingReference.self) {
+                try await store.transaction { db in try await db.raw("INSERT INTO child (parent) VALUES (424242)").run() }
+            }
+            await #expect(throws: SQLiteFailure.self) {
+                try await store.transaction { db in try await db.raw("SELECT no_such_column FROM t").run() }
+            }
+        }
+    }
 }

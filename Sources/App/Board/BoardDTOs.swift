@@ -39,13 +39,13 @@ extension PostDTO: JSONWritable {
             json.key("body"); json.value(body)
             json.key("category"); json.value(category)
             json.key("commentCount"); json.value(commentCount)
-            json.key("createdAt"); json.value(createdAt.iso8601)
+            json.key("createdAt"); json.value(createdAt)
             json.key("id"); json.value(id)
             json.key("likeCount"); json.value(likeCount)
             if let likedByMe { json.key("likedByMe"); json.value(likedByMe) }
             json.key("tags"); json.array(tags) { json, tag in json.value(tag) }
             json.key("title"); json.value(title)
-            json.key("updatedAt"); json.value(updatedAt.iso8601)
+            json.key("updatedAt"); json.value(updatedAt)
             json.key("viewCount"); json.value(viewCount)
         }
     }

@@ -34,11 +34,22 @@ public struct Timestamp: Sendable, Hashable, Comparable, Codable {
     }
 
     /// `2026-11-21T20:58:10.123Z`, always UTC with milliseconds.
-    ///
-    /// Formatted by hand (days to civil date, as in Howard Hinnant's `civil_from_days`): every
-    /// response carries timestamps, and Foundation's formatter was a visible share of a request.
     public var iso8601: String {
-        let (days, millisOfDay) = milliseconds.quotientAndRemainder(dividingBy: 86_400_000)
+        func pad(_ value: Int, _ width: Int) -> String {
+            let text = String(value)
+            return text.count >= width ? text : String(repeating: "0", count: width - text.count) + text
+        }
+        let date = utcComponents
+        return "\(pad(date.year, 4))-\(pad(date.month, 2))-\(pad(date.day, 2))T\(pad(date.hour, 2)):\(pad(date.minute, 2))"
+            + ":\(pad(date.second, 2)).\(pad(date.millisecond, 3))Z"
+    }
+
+    /// The UTC calendar date and time of day.
+    ///
+    /// Computed by hand (days to civil date, as in Howard Hinnant's `civil_from_days`): every
+    /// response carries timestamps, and Foundation's formatter was a visible share of a request.
+    public var utcComponents: (year: Int, month: Int, day: Int, hour: Int, minute: Int, second: Int, millisecond: Int) {
+        let (days, millisOfDay) = Int(milliseconds).quotientAndRemainder(dividingBy: 86_400_000)
         let (day, ms) = millisOfDay < 0 ? (days - 1, millisOfDay + 86_400_000) : (days, millisOfDay)
         let z = day + 719_468
         let era = (z >= 0 ? z : z - 146_096) / 146_097
@@ -49,11 +60,6 @@ public struct Timestamp: Sendable, Hashable, Comparable, Codable {
         let dayOfMonth = dayOfYear - (153 * monthIndex + 2) / 5 + 1
         let month = monthIndex < 10 ? monthIndex + 3 : monthIndex - 9
         let year = yearOfEra + era * 400 + (month <= 2 ? 1 : 0)
-        func pad(_ value: Int64, _ width: Int) -> String {
-            let text = String(value)
-            return text.count >= width ? text : String(repeating: "0", count: width - text.count) + text
-        }
-        return "\(pad(year, 4))-\(pad(month, 2))-\(pad(dayOfMonth, 2))T\(pad(ms / 3_600_000, 2)):\(pad(ms / 60_000 % 60, 2))"
-            + ":\(pad(ms / 1000 % 60, 2)).\(pad(ms % 1000, 3))Z"
+        return (year, month, dayOfMonth, ms / 3_600_000, ms / 60_000 % 60, ms / 1000 % 60, ms % 1000)
     }
 }

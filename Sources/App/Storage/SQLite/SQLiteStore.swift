@@ -6,6 +6,7 @@ import SQLKit
 import SQLiteKit
 import SQLiteNIO
 import Synchronization
+import VaporCSQLite
 
 /// The embedded database: one SQLite file in WAL mode with a single writer connection and a
 /// few reader connections.
@@ -14,13 +15,17 @@ import Synchronization
 /// writer connection; the writer takes all transactions waiting at once and runs them in one
 /// `BEGIN IMMEDIATE … COMMIT` (group commit). A caller hears of its outcome only after that
 /// commit; a failing transaction never takes the others of its batch down with it.
+///
+/// The writer task runs on the writer connection's own thread (`SQLiteWriterConnection`), so a
+/// batch runs without thread hops; readers are sqlite-nio connections on a thread pool.
 public final class SQLiteStore: Database {
     public var engine: DatabaseEngine { .sqlite }
 
     /// Most transactions one commit carries; bounds the wait of the first in a batch.
     static let maxBatch = 128
 
-    private let writer: SQLiteConnection
+    private let writer: SQLiteWriterConnection
+    private let writerLoop: MultiThreadedEventLoopGroup
     private let readers: [SQLiteConnection]
     private let queue = WriteQueue()
     private let nextReader = Atomic<Int>(0)
@@ -29,8 +34,10 @@ public final class SQLiteStore: Database {
     private let threadPool: NIOThreadPool
     private let logger: Logger
 
-    private init(writer: SQLiteConnection, readers: [SQLiteConnection], threadPool: NIOThreadPool, logger: Logger) {
+    private init(writer: SQLiteWriterConnection, writerLoop: MultiThreadedEventLoopGroup,
+                 readers: [SQLiteConnection], threadPool: NIOThreadPool, logger: Logger) {
         self.writer = writer
+        self.writerLoop = writerLoop
         self.readers = readers
         self.threadPool = threadPool
         self.logger = logger
@@ -40,32 +47,35 @@ public final class SQLiteStore: Database {
     /// - Parameters:
     ///   - readers: number of read-only connections beside the writer.
     public static func open(path: String, readers: Int, logger: Logger) async throws -> SQLiteStore {
-        // sqlite-nio runs every call on this pool; one thread per connection keeps a slow
-        // write from starving reads.
-        let threadPool = NIOThreadPool(numberOfThreads: readers + 1)
-        threadPool.start()
-        let eventLoop = MultiThreadedEventLoopGroup.singleton.any()
         // synchronous=NORMAL in WAL mode: a commit is in the WAL before the caller hears of it, so
         // it survives a killed process (SIGKILL); only an OS crash or power loss can drop the
         // last commits, which FULL would prevent at the price of an fsync per commit.
-        func connect() async throws -> SQLiteConnection {
-            let connection = try await SQLiteConnection.open(
-                storage: .file(path: path), threadPool: threadPool, logger: logger, on: eventLoop)
-            for pragma in ["PRAGMA journal_mode = WAL", "PRAGMA synchronous = NORMAL", "PRAGMA foreign_keys = ON",
-                           "PRAGMA busy_timeout = 5000", "PRAGMA temp_store = MEMORY", "PRAGMA cache_size = -8000"] {
-                try await connection.query(pragma, []) { _ in }
-            }
-            return connection
+        let pragmas = ["PRAGMA journal_mode = WAL", "PRAGMA synchronous = NORMAL", "PRAGMA foreign_keys = ON",
+                       "PRAGMA busy_timeout = 5000", "PRAGMA temp_store = MEMORY", "PRAGMA cache_size = -8000"]
+        // The writer first: it creates the file and switches it to WAL before any reader opens it.
+        let writerLoop = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        let writer: SQLiteWriterConnection
+        do {
+            writer = try await SQLiteWriterConnection.open(path: path, on: writerLoop.next(), logger: logger)
+            for pragma in pragmas { try await writer.raw(SQLQueryString(pragma)).run() }
+        } catch {
+            try? await writerLoop.shutdownGracefully()
+            throw error
         }
-        let writer = try await connect()
+        // sqlite-nio runs every reader call on this pool, a thread per connection.
+        let threadPool = NIOThreadPool(numberOfThreads: max(1, readers))
+        threadPool.start()
+        let eventLoop = MultiThreadedEventLoopGroup.singleton.any()
         var readerConnections: [SQLiteConnection] = []
         for _ in 0..<max(1, readers) {
-            let reader = try await connect()
-            try await reader.query("PRAGMA query_only = ON", []) { _ in }
+            let reader = try await SQLiteConnection.open(
+                storage: .file(path: path), threadPool: threadPool, logger: logger, on: eventLoop)
+            for pragma in pragmas + ["PRAGMA query_only = ON"] { try await reader.query(pragma, []) { _ in } }
             readerConnections.append(reader)
         }
-        let store = SQLiteStore(writer: writer, readers: readerConnections, threadPool: threadPool, logger: logger)
-        let task = Task { await store.runWriter() }
+        let store = SQLiteStore(writer: writer, writerLoop: writerLoop, readers: readerConnections,
+                                threadPool: threadPool, logger: logger)
+        let task = Task(executorPreference: EventLoopTaskExecutor(writer.eventLoop)) { await store.runWriter() }
         store.writerDone.withLock { $0 = task }
         return store
     }
@@ -97,6 +107,13 @@ public final class SQLiteStore: Database {
 
     /// SQLite's errors in storage-neutral terms; anything else passes through unchanged.
     static func translate(_ error: any Error) -> any Error {
+        if let failure = error as? SQLiteFailure {
+            if failure.code == SQLITE_CONSTRAINT | (3 << 8) { // SQLITE_CONSTRAINT_FOREIGNKEY
+                return MissingReference(failure.message)
+            }
+            let unavailable = [SQLITE_BUSY, SQLITE_LOCKED, SQLITE_IOERR, SQLITE_FULL, SQLITE_CANTOPEN]
+            return unavailable.contains(failure.primaryCode) ? DatabaseUnavailable(failure.message) : failure
+        }
         guard let error = error as? SQLiteError else { return error }
         switch error.reason {
         case .constraintForeignKeyFailed:
@@ -108,14 +125,16 @@ public final class SQLiteStore: Database {
         }
     }
 
-    /// The writer: takes every waiting transaction and commits them together, until closed.
+    /// The writer: takes every waiting transaction and commits them together until closed and
+    /// drained, then checkpoints the WAL into the database file and closes the connection.
     private func runWriter() async {
-        let sql = writer.sql(queryLogLevel: .trace)
         while true {
             let batch = await queue.next(limit: Self.maxBatch)
-            if batch.isEmpty { return }
-            await commit(batch, on: sql)
+            if batch.isEmpty { break }
+            await commit(batch, on: writer)
         }
+        try? await writer.raw("PRAGMA wal_checkpoint(TRUNCATE)").run()
+        writer.close()
     }
 
     /// Runs the batch in one transaction. If any body throws, the whole transaction is rolled back
@@ -179,10 +198,10 @@ public final class SQLiteStore: Database {
         guard closed.compareExchange(expected: false, desired: true, ordering: .sequentiallyConsistent).exchanged else { return }
         queue.close()
         await writerDone.withLock { $0 }?.value
-        try? await writer.sql().raw("PRAGMA wal_checkpoint(TRUNCATE)").run()
-        for connection in readers + [writer] {
+        for connection in readers {
             try await connection.close()
         }
         try await threadPool.shutdownGracefully()
+        try await writerLoop.shutdownGracefully()
     }
 }

@@ -33,9 +33,21 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // The SQL engines under the app and the queue: the `Database` protocol, migrations, and the
+        // embedded SQLite store (one writer with group commit, readers beside it).
+        .target(
+            name: "Storage",
+            dependencies: [
+                .product(name: "SQLKit", package: "sql-kit"),
+                .product(name: "SQLiteKit", package: "sqlite-kit"),
+                .product(name: "SQLiteNIO", package: "sqlite-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .target(
             name: "App",
             dependencies: [
+                "Storage",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
                 .product(name: "JWTKit", package: "jwt-kit"),
@@ -56,9 +68,18 @@ let package = Package(
             path: "Benchmarks/ReferenceServer"
         ),
         .testTarget(
+            name: "StorageTests",
+            dependencies: [
+                "Storage",
+                .product(name: "SQLKit", package: "sql-kit"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .testTarget(
             name: "AppTests",
             dependencies: [
                 "App",
+                "Storage",
                 // The command-line tests run the real executable, so `swift test` must build it.
                 "agora",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),

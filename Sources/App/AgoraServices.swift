@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import ServiceLifecycle
+import Storage
 
 /// Everything Agora runs on, assembled once from the settings: the database, the repositories
 /// and the services over them. The HTTP application, the CLI commands and the tests all start here.

@@ -1,5 +1,6 @@
 @testable import App
 import Foundation
+import Storage
 import Testing
 
 @Suite("Hand-written JSON equals Foundation's")

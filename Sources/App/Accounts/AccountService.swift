@@ -1,5 +1,6 @@
 import Foundation
 import SQLKit
+import Storage
 
 /// A signed-in session: a short-lived access token and the refresh token that renews it.
 public struct Session: Sendable {

@@ -1,4 +1,5 @@
 import SQLKit
+import Storage
 
 /// One user in a follower or following list, with the key the list is paged by.
 public struct FollowEntry: Sendable {

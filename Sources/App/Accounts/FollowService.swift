@@ -1,4 +1,5 @@
 import SQLKit
+import Storage
 /// Following other users: idempotent follow and unfollow, and the two paged lists.
 public struct FollowService: Sendable {
     let database: any Database

@@ -1,4 +1,5 @@
 import SQLKit
+import Storage
 
 /// A stored refresh token: only its hash is kept. Tokens issued from one login share a family.
 public struct RefreshTokenRecord: Sendable, Equatable {

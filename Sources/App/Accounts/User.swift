@@ -1,3 +1,5 @@
+import Storage
+
 /// What a user may do beyond their own data.
 public enum Role: String, Codable, Sendable {
     case member

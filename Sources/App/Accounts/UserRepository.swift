@@ -1,4 +1,5 @@
 import SQLKit
+import Storage
 
 /// Storage of accounts.
 public protocol UserRepository: Sendable {

@@ -1,4 +1,5 @@
 import Hummingbird
+import Storage
 
 /// A post as sent to clients.
 struct PostDTO: Encodable, Sendable, ResponseEncodable {

@@ -1,4 +1,5 @@
 import SQLKit
+import Storage
 
 /// Storage of comments.
 public protocol CommentRepository: Sendable {

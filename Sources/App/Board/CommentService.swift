@@ -1,3 +1,5 @@
+import Storage
+
 /// Comments on posts: oldest first, edited or deleted by their author or an admin.
 public struct CommentService: Sendable {
     let database: any Database

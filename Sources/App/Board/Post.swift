@@ -1,3 +1,5 @@
+import Storage
+
 /// A stored post with what a reader sees of it.
 public struct PostRecord: Sendable, Equatable {
     public var id: Int64

@@ -1,4 +1,5 @@
 import SQLKit
+import Storage
 
 /// Storage of posts, their tags and their likes.
 public protocol PostRepository: Sendable {

@@ -1,4 +1,5 @@
 import SQLKit
+import Storage
 
 /// Posts and likes: writing, reading, listing, searching and relating posts.
 public struct PostService: Sendable {

@@ -1,5 +1,6 @@
 import Logging
 import ServiceLifecycle
+import Storage
 import Synchronization
 
 /// Keeps the post search index caught up: after new posts are written (and at least every

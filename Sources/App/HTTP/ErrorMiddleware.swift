@@ -1,6 +1,7 @@
 import Hummingbird
 import Logging
 import NIOCore
+import Storage
 
 /// Turns every error a handler throws into the API's one error shape.
 ///

@@ -1,4 +1,5 @@
 import NIOCore
+import Storage
 
 /// A value that writes its own JSON, for the few response shapes on the hottest paths.
 ///

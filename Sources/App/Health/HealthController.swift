@@ -1,4 +1,5 @@
 import Hummingbird
+import Storage
 
 /// `/healthz` (the process answers) and `/readyz` (the database answers too).
 struct HealthController {

@@ -1,3 +1,5 @@
+import Storage
+
 /// Deterministic demo data: the same arguments always give the same users, posts and comments.
 ///
 /// Users are `user<i>@example.com` with nickname `user<i>`, all verified and sharing

@@ -1,4 +1,5 @@
 import SQLKit
+import Storage
 
 /// `CommentRepository` over SQLKit; the SQL is the same on every engine.
 struct SQLCommentRepository: CommentRepository {

@@ -1,4 +1,5 @@
 import SQLKit
+import Storage
 
 /// `FollowRepository` over SQLKit; the SQL is the same on every engine.
 struct SQLFollowRepository: FollowRepository {

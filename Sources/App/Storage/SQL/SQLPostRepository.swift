@@ -1,5 +1,6 @@
 import Foundation
 import SQLKit
+import Storage
 
 /// `PostRepository` over SQLKit. Only text search differs between engines; it comes in as a
 /// `PostTextSearch`. The `post_tags` rows that tag filters and related posts use are kept equal

@@ -1,4 +1,5 @@
 import SQLKit
+import Storage
 
 /// `RefreshTokenRepository` over SQLKit; the SQL is the same on every engine.
 struct SQLRefreshTokenRepository: RefreshTokenRepository {

@@ -1,4 +1,5 @@
 import SQLKit
+import Storage
 
 /// `UserRepository` over SQLKit; the SQL is the same on every engine.
 struct SQLUserRepository: UserRepository {
@@ -88,10 +89,4 @@ struct SQLUserRepository: UserRepository {
             createdAt: Timestamp(milliseconds: try row.decode(column: "created_at", as: Int64.self))
         )
     }
-}
-
-/// A storage result that breaks an assumption the code relies on (a bug, not a client error).
-struct StorageInvariant: Error, CustomStringConvertible {
-    let description: String
-    init(_ description: String) { self.description = description }
 }

@@ -1,3 +1,5 @@
+import Storage
+
 /// Users, their refresh-token families and who follows whom.
 struct CreateAccounts: Migration {
     let version = 1

@@ -1,3 +1,5 @@
+import Storage
+
 /// Posts with their tags, likes and comments, and the full-text index over titles and bodies.
 struct CreateBoard: Migration {
     let version = 2

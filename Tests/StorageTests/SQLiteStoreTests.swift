@@ -1,4 +1,4 @@
-@testable import App
+@testable import Storage
 import Foundation
 import Logging
 import SQLKit

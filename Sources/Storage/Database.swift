@@ -1,10 +1,11 @@
 import SQLKit
 
-/// The storage engine behind Agora: reads on any connection, writes in transactions.
+/// The storage engine under Agora's app and its queue: reads on any connection, writes in
+/// transactions.
 ///
-/// Repositories receive the `SQLDatabase` handed to the closures, so a service decides the
-/// transaction boundary and several repositories (and, later, the queue) can share one
-/// transaction.
+/// Repositories and queue drivers receive the `SQLDatabase` handed to the closures, so a service
+/// decides the transaction boundary and several repositories and the queue can share one
+/// transaction (the queue's transactional enqueue).
 public protocol Database: Sendable {
     /// Which SQL engine this is; repositories use it where dialects differ.
     var engine: DatabaseEngine { get }
@@ -31,6 +32,12 @@ public enum DatabaseEngine: String, Sendable {
 
 /// A storage failure that a client cannot cause and should retry later (shown as 503).
 public struct DatabaseUnavailable: Error, CustomStringConvertible {
+    public let description: String
+    public init(_ description: String) { self.description = description }
+}
+
+/// A storage result that breaks an assumption the code relies on (a bug, not a client error).
+public struct StorageInvariant: Error, CustomStringConvertible {
     public let description: String
     public init(_ description: String) { self.description = description }
 }

@@ -13,29 +13,30 @@ public protocol Migration: Sendable {
 }
 
 /// Applies the migrations a database has not seen yet, each in its own transaction, and records
-/// each in `schema_migrations`.
+/// each in its history table.
+///
+/// Each component that owns tables (the app, the queue) keeps its own history table, so their
+/// version numbers never meet.
 public struct Migrator: Sendable {
     public let migrations: [any Migration]
+    /// The table recording applied versions (`schema_migrations` for the app).
+    public let historyTable: String
 
-    public init(migrations: [any Migration]) {
+    public init(migrations: [any Migration], historyTable: String = "schema_migrations") {
         precondition(zip(migrations, migrations.dropFirst()).allSatisfy { $0.version < $1.version },
                      "migration versions must increase")
+        precondition(historyTable.allSatisfy { $0.isLetter || $0 == "_" }, "a plain table name")
         self.migrations = migrations
-    }
-
-    /// The migrations of `engine`, in order.
-    public static func agora(for engine: DatabaseEngine) -> Migrator {
-        switch engine {
-        case .sqlite: Migrator(migrations: SQLiteMigrations.all)
-        }
+        self.historyTable = historyTable
     }
 
     /// Applies every pending migration and returns the versions it applied.
     @discardableResult
     public func migrate(_ database: any Database, logger: Logger) async throws -> [Int] {
+        let historyTable = self.historyTable
         try await database.transaction { db in
             try await db.raw("""
-                CREATE TABLE IF NOT EXISTS schema_migrations (
+                CREATE TABLE IF NOT EXISTS \(ident: historyTable) (
                     version BIGINT PRIMARY KEY,
                     name TEXT NOT NULL,
                     applied_at BIGINT NOT NULL
@@ -45,13 +46,13 @@ public struct Migrator: Sendable {
         var applied: [Int] = []
         for migration in migrations {
             let done = try await database.transaction { db in
-                let existing = try await db.raw("SELECT version FROM schema_migrations WHERE version = \(bind: migration.version)").first()
+                let existing = try await db.raw("SELECT version FROM \(ident: historyTable) WHERE version = \(bind: migration.version)").first()
                 if existing != nil { return false }
                 for statement in migration.statements {
                     try await db.raw(SQLQueryString(statement)).run()
                 }
                 try await db.raw("""
-                    INSERT INTO schema_migrations (version, name, applied_at)
+                    INSERT INTO \(ident: historyTable) (version, name, applied_at)
                     VALUES (\(bind: migration.version), \(bind: migration.name), \(bind: Timestamp.now.milliseconds))
                     """).run()
                 return true

@@ -178,13 +178,13 @@ final class SQLiteWriterConnection: SQLDatabase, @unchecked Sendable {
 }
 
 /// An error reported by SQLite through `SQLiteWriterConnection`, with its extended result code.
-struct SQLiteFailure: Error, CustomStringConvertible {
-    let code: Int32
-    let message: String
+public struct SQLiteFailure: Error, CustomStringConvertible {
+    public let code: Int32
+    public let message: String
 
     /// The primary result code (SQLITE_BUSY, SQLITE_CONSTRAINT, …).
-    var primaryCode: Int32 { code & 0xFF }
-    var description: String { "SQLite error \(code): \(message)" }
+    public var primaryCode: Int32 { code & 0xFF }
+    public var description: String { "SQLite error \(code): \(message)" }
 }
 
 /// One result row of `SQLiteWriterConnection`.
@@ -217,19 +217,4 @@ private struct SQLWriterColumn: CodingKey {
     init(_ name: String) { stringValue = name }
     init?(stringValue: String) { self.stringValue = stringValue }
     init?(intValue: Int) { nil }
-}
-
-/// Runs a task's nonisolated code on one NIO event loop: a task started with this as its executor
-/// preference stays on that loop's thread across awaits that complete there.
-final class EventLoopTaskExecutor: TaskExecutor {
-    let eventLoop: any EventLoop
-
-    init(_ eventLoop: any EventLoop) {
-        self.eventLoop = eventLoop
-    }
-
-    func enqueue(_ job: consuming ExecutorJob) {
-        let job = UnownedJob(job)
-        eventLoop.execute { job.runSynchronously(on: self.asUnownedTaskExecutor()) }
-    }
 }

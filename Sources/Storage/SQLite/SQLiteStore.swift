@@ -31,8 +31,9 @@ public final class SQLiteStore: Database {
     private let nextReader = Atomic<Int>(0)
     private let closed = Atomic<Bool>(false)
     private let writerDone = Mutex<Task<Void, Never>?>(nil)
+    private let commitObservers = Mutex<[@Sendable () -> Void]>([])
     private let threadPool: NIOThreadPool
-    private let logger: Logger
+    public let logger: Logger
 
     private init(writer: SQLiteWriterConnection, writerLoop: MultiThreadedEventLoopGroup,
                  readers: [SQLiteConnection], threadPool: NIOThreadPool, logger: Logger) {
@@ -168,11 +169,20 @@ public final class SQLiteStore: Database {
             values.reserveCapacity(writes.count)
             for write in writes { values.append(try await write.body(sql)) }
             try await sql.raw("COMMIT").run()
+            for observer in commitObservers.withLock({ $0 }) { observer() }
             return .success(values)
         } catch {
             await rollback(sql)
             return .failure(error)
         }
+    }
+
+    /// Calls `observer` on the writer's thread after every commit, before the committed callers
+    /// hear of it. Whatever a transaction body noted on the writer thread is therefore committed
+    /// (or rolled back) by the time the observer runs: the queue uses it to wake its workers only
+    /// for jobs that are visible. Keep it short: it holds up the writer.
+    public func addCommitObserver(_ observer: @escaping @Sendable () -> Void) {
+        commitObservers.withLock { $0.append(observer) }
     }
 
     private func rollback(_ sql: any SQLDatabase) async {

@@ -1,0 +1,305 @@
+import Foundation
+import SQLKit
+import Storage
+import Synchronization
+
+/// The queue on embedded SQLite, in the app's own database file, through its single writer.
+///
+/// Sharing the app's file is what makes transactional enqueue possible (the job is a row in the
+/// caller's transaction). Claims, acknowledgements and heartbeats are transactions of the store's
+/// group commit, so concurrent workers share commits.
+public final class SQLiteQueueDriver: QueueDriver {
+    public let arrivals = JobArrivals()
+    private let store: SQLiteStore
+    /// Queues that got jobs in transactions not yet committed; signalled after the next commit.
+    private let insertedQueues = Mutex<Set<String>>([])
+
+    public init(store: SQLiteStore) {
+        self.store = store
+        store.addCommitObserver { [weak self] in self?.signalInsertedQueues() }
+    }
+
+    /// Runs on the writer after each commit: the jobs inserted so far are committed, or rolled back
+    /// (then the wake-up finds nothing, which is harmless).
+    private func signalInsertedQueues() {
+        let queues = insertedQueues.withLock { queues -> Set<String> in
+            defer { queues.removeAll(keepingCapacity: true) }
+            return queues
+        }
+        if !queues.isEmpty { arrivals.signal(queues) }
+    }
+
+    public func migrate() async throws {
+        try await Migrator(migrations: SQLiteQueueMigrations.all, historyTable: "queue_migrations")
+            .migrate(store, logger: store.logger)
+    }
+
+    public func insert(_ jobs: [NewJob]) async throws -> [EnqueuedJob] {
+        try await store.transaction { db in try await self.insert(jobs, on: db) }
+    }
+
+    public func insert(_ jobs: [NewJob], on db: any SQLDatabase) async throws -> [EnqueuedJob] {
+        let now = Timestamp.now.milliseconds
+        var enqueued: [EnqueuedJob] = []
+        enqueued.reserveCapacity(jobs.count)
+        for job in jobs {
+            let row = try await db.raw("""
+                INSERT INTO queue_jobs (kind, queue, payload, state, priority, max_attempts, run_at, created_at, unique_key)
+                VALUES (\(bind: job.kind), \(bind: job.queue), \(bind: job.payload), 'pending', \(bind: job.priority),
+                        \(bind: job.maxAttempts), \(bind: job.runAt.milliseconds), \(bind: now), \(bind: job.uniqueKey))
+                ON CONFLICT (unique_key) WHERE unique_key IS NOT NULL AND state IN ('pending', 'running') DO NOTHING
+                RETURNING id
+                """).first()
+            if let row {
+                enqueued.append(EnqueuedJob(id: try row.decode(column: "id", as: JobID.self), isExisting: false))
+            } else {
+                let existing = try await db.raw("""
+                    SELECT id FROM queue_jobs WHERE unique_key = \(bind: job.uniqueKey) AND state IN ('pending', 'running')
+                    """).first()
+                guard let existing else { throw StorageInvariant("a unique key conflicted with no live job") }
+                enqueued.append(EnqueuedJob(id: try existing.decode(column: "id", as: JobID.self), isExisting: true))
+            }
+        }
+        let queues = Set(jobs.map(\.queue))
+        insertedQueues.withLock { $0.formUnion(queues) }
+        return enqueued
+    }
+
+    public func claimNextJobs(queue: String, limit: Int, leaseFor: Duration) async throws -> [ClaimedJob] {
+        guard limit > 0 else { return [] }
+        let now = Timestamp.now
+        let expires = now.adding(leaseFor).milliseconds
+        let rows = try await store.transaction { db in
+            try await db.raw("""
+                UPDATE queue_jobs
+                SET state = 'running', attempt = attempt + 1, lease_token = lease_token + 1,
+                    lease_expires_at = \(bind: expires), started_at = \(bind: now.milliseconds)
+                WHERE id IN (
+                    SELECT id FROM queue_jobs
+                    WHERE state = 'pending' AND queue = \(bind: queue) AND run_at <= \(bind: now.milliseconds)
+                    ORDER BY priority DESC, run_at, id
+                    LIMIT \(bind: limit))
+                  AND NOT EXISTS (SELECT 1 FROM queue_paused WHERE queue = \(bind: queue))
+                RETURNING id, lease_token, kind, queue, payload, attempt, max_attempts, created_at, priority, run_at
+                """).all()
+        }
+        return try rows.map { row in
+            ClaimedJob(
+                lease: JobLease(id: try row.decode(column: "id", as: JobID.self),
+                                token: try row.decode(column: "lease_token", as: Int64.self)),
+                kind: try row.decode(column: "kind", as: String.self),
+                queue: try row.decode(column: "queue", as: String.self),
+                payload: try row.decode(column: "payload", as: String.self),
+                attempt: try row.decode(column: "attempt", as: Int.self),
+                maxAttempts: try row.decode(column: "max_attempts", as: Int.self),
+                createdAt: Timestamp(milliseconds: try row.decode(column: "created_at", as: Int64.self)),
+                priority: try row.decode(column: "priority", as: Int.self),
+                runAt: Timestamp(milliseconds: try row.decode(column: "run_at", as: Int64.self)))
+        }
+        .sorted { a, b in
+            if a.priority != b.priority { return a.priority > b.priority }
+            if a.runAt != b.runAt { return a.runAt < b.runAt }
+            return a.id < b.id
+        }
+    }
+
+    public func complete(_ leases: [JobLease]) async throws -> Set<JobID> {
+        guard !leases.isEmpty else { return [] }
+        let now = Timestamp.now.milliseconds
+        return try await store.transaction { db in
+            var accepted = Set<JobID>()
+            for lease in leases {
+                let row = try await db.raw("""
+                    UPDATE queue_jobs SET state = 'completed', finished_at = \(bind: now), lease_expires_at = NULL
+                    WHERE id = \(bind: lease.id) AND lease_token = \(bind: lease.token) AND state = 'running'
+                    RETURNING id
+                    """).first()
+                if row != nil { accepted.insert(lease.id) }
+            }
+            return accepted
+        }
+    }
+
+    public func fail(_ lease: JobLease, error: String, retryAt: Timestamp?) async throws -> Bool {
+        let now = Timestamp.now.milliseconds
+        let state = retryAt == nil ? "dead" : "pending"
+        let finishedAt: Int64? = retryAt == nil ? now : nil
+        let runAt = retryAt?.milliseconds
+        return try await store.transaction { db in
+            try await db.raw("""
+                UPDATE queue_jobs
+                SET state = \(bind: state), run_at = COALESCE(\(bind: runAt), run_at), finished_at = \(bind: finishedAt),
+                    lease_expires_at = NULL, last_error = \(bind: error),
+                    errors = json_insert(errors, '$[#]', json_object('attempt', attempt, 'at', \(bind: now), 'error', \(bind: error)))
+                WHERE id = \(bind: lease.id) AND lease_token = \(bind: lease.token) AND state = 'running'
+                RETURNING id
+                """).first() != nil
+        }
+    }
+
+    public func renewLeases(_ leases: [JobLease], leaseFor: Duration) async throws -> Set<JobID> {
+        guard !leases.isEmpty else { return [] }
+        let expires = Timestamp.now.adding(leaseFor).milliseconds
+        return try await store.transaction { db in
+            var held = Set<JobID>()
+            for lease in leases {
+                let row = try await db.raw("""
+                    UPDATE queue_jobs SET lease_expires_at = \(bind: expires)
+                    WHERE id = \(bind: lease.id) AND lease_token = \(bind: lease.token) AND state = 'running'
+                    RETURNING id
+                    """).first()
+                if row != nil { held.insert(lease.id) }
+            }
+            return held
+        }
+    }
+
+    public func release(_ leases: [JobLease]) async throws {
+        guard !leases.isEmpty else { return }
+        let released = try await store.transaction { db in
+            var queues = Set<String>()
+            for lease in leases {
+                let row = try await db.raw("""
+                    UPDATE queue_jobs SET state = 'pending', attempt = attempt - 1, lease_expires_at = NULL
+                    WHERE id = \(bind: lease.id) AND lease_token = \(bind: lease.token) AND state = 'running'
+                    RETURNING queue
+                    """).first()
+                if let row { queues.insert(try row.decode(column: "queue", as: String.self)) }
+            }
+            return queues
+        }
+        arrivals.signal(released)
+    }
+
+    public func rescueExpiredLeases() async throws -> Int {
+        let now = Timestamp.now.milliseconds
+        let rescued = try await store.transaction { db in
+            try await db.raw("""
+                UPDATE queue_jobs
+                SET state = CASE WHEN attempt >= max_attempts THEN 'dead' ELSE 'pending' END,
+                    finished_at = CASE WHEN attempt >= max_attempts THEN \(bind: now) END,
+                    run_at = \(bind: now), lease_expires_at = NULL, last_error = 'lease expired (worker lost)',
+                    errors = json_insert(errors, '$[#]', json_object('attempt', attempt, 'at', \(bind: now),
+                                                                    'error', 'lease expired (worker lost)'))
+                WHERE state = 'running' AND lease_expires_at < \(bind: now)
+                RETURNING queue
+                """).all().map { try $0.decode(column: "queue", as: String.self) }
+        }
+        arrivals.signal(Set(rescued))
+        return rescued.count
+    }
+
+    public func cancel(_ id: JobID) async throws -> Bool {
+        let now = Timestamp.now.milliseconds
+        return try await store.transaction { db in
+            try await db.raw("""
+                UPDATE queue_jobs SET state = 'cancelled', finished_at = \(bind: now), lease_expires_at = NULL
+                WHERE id = \(bind: id) AND state IN ('pending', 'running')
+                RETURNING id
+                """).first() != nil
+        }
+    }
+
+    public func pause(queue: String) async throws {
+        let now = Timestamp.now.milliseconds
+        try await store.transaction { db in
+            try await db.raw("INSERT INTO queue_paused (queue, paused_at) VALUES (\(bind: queue), \(bind: now)) ON CONFLICT (queue) DO NOTHING").run()
+        }
+    }
+
+    public func resume(queue: String) async throws {
+        try await store.transaction { db in
+            try await db.raw("DELETE FROM queue_paused WHERE queue = \(bind: queue)").run()
+        }
+        arrivals.signal([queue])
+    }
+
+    public func pausedQueues() async throws -> Set<String> {
+        try await store.read { db in
+            Set(try await db.raw("SELECT queue FROM queue_paused").all().map { try $0.decode(column: "queue", as: String.self) })
+        }
+    }
+
+    public func job(_ id: JobID) async throws -> JobRecord? {
+        try await store.read { db in
+            try await db.raw("SELECT * FROM queue_jobs WHERE id = \(bind: id)").first().map(Self.record)
+        }
+    }
+
+    public func jobs(in state: JobState, queue: String?, limit: Int) async throws -> [JobRecord] {
+        try await store.read { db in
+            try await db.raw("""
+                SELECT * FROM queue_jobs
+                WHERE state = \(bind: state.rawValue) AND (\(bind: queue) IS NULL OR queue = \(bind: queue))
+                ORDER BY id DESC LIMIT \(bind: limit)
+                """).all().map(Self.record)
+        }
+    }
+
+    public func retry(_ id: JobID) async throws -> Bool {
+        let now = Timestamp.now.milliseconds
+        let queue = try await store.transaction { db in
+            try await db.raw("""
+                UPDATE queue_jobs SET state = 'pending', attempt = 0, run_at = \(bind: now), finished_at = NULL
+                WHERE id = \(bind: id) AND state IN ('dead', 'cancelled')
+                RETURNING queue
+                """).first()?.decode(column: "queue", as: String.self)
+        }
+        if let queue { arrivals.signal([queue]) }
+        return queue != nil
+    }
+
+    public func discard(_ id: JobID) async throws -> Bool {
+        try await store.transaction { db in
+            try await db.raw("DELETE FROM queue_jobs WHERE id = \(bind: id) AND state IN ('dead', 'cancelled') RETURNING id").first() != nil
+        }
+    }
+
+    public func counts() async throws -> [QueueCount] {
+        try await store.read { db in
+            try await db.raw("SELECT queue, state, COUNT(*) AS n FROM queue_jobs GROUP BY queue, state ORDER BY queue, state").all()
+                .compactMap { row in
+                    guard let state = JobState(rawValue: try row.decode(column: "state", as: String.self)) else { return nil }
+                    return QueueCount(queue: try row.decode(column: "queue", as: String.self), state: state,
+                                      count: try row.decode(column: "n", as: Int.self))
+                }
+        }
+    }
+
+    public func pruneFinished(before cutoff: Timestamp) async throws -> Int {
+        try await store.transaction { db in
+            try await db.raw("""
+                DELETE FROM queue_jobs WHERE state IN ('completed', 'cancelled') AND finished_at < \(bind: cutoff.milliseconds)
+                RETURNING id
+                """).all().count
+        }
+    }
+
+    private static func record(_ row: any SQLRow) throws -> JobRecord {
+        let errors = try row.decode(column: "errors", as: String.self)
+        return JobRecord(
+            id: try row.decode(column: "id", as: JobID.self),
+            kind: try row.decode(column: "kind", as: String.self),
+            queue: try row.decode(column: "queue", as: String.self),
+            state: JobState(rawValue: try row.decode(column: "state", as: String.self)) ?? .dead,
+            payload: try row.decode(column: "payload", as: String.self),
+            priority: try row.decode(column: "priority", as: Int.self),
+            attempt: try row.decode(column: "attempt", as: Int.self),
+            maxAttempts: try row.decode(column: "max_attempts", as: Int.self),
+            runAt: Timestamp(milliseconds: try row.decode(column: "run_at", as: Int64.self)),
+            createdAt: Timestamp(milliseconds: try row.decode(column: "created_at", as: Int64.self)),
+            finishedAt: try row.decode(column: "finished_at", as: Int64?.self).map(Timestamp.init(milliseconds:)),
+            uniqueKey: try row.decode(column: "unique_key", as: String?.self),
+            lastError: try row.decode(column: "last_error", as: String?.self),
+            errors: try JSONDecoder().decode([StoredAttemptError].self, from: Data(errors.utf8)).map {
+                JobAttemptError(attempt: $0.attempt, at: Timestamp(milliseconds: $0.at), error: $0.error)
+            })
+    }
+
+    /// An element of the `errors` JSON column.
+    private struct StoredAttemptError: Decodable {
+        let attempt: Int
+        let at: Int64
+        let error: String
+    }
+}

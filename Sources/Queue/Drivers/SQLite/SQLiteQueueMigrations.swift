@@ -1,0 +1,42 @@
+import Storage
+
+/// The queue's SQLite schema history, recorded in `queue_migrations`. Append; never edit a landed entry.
+enum SQLiteQueueMigrations {
+    static let all: [any Migration] = [CreateQueueJobs()]
+}
+
+/// Jobs, their indexes for claiming, leases and uniqueness, and paused queues.
+struct CreateQueueJobs: Migration {
+    let version = 1
+    let name = "create_queue_jobs"
+    let statements = [
+        """
+        CREATE TABLE queue_jobs (
+            id INTEGER PRIMARY KEY,
+            kind TEXT NOT NULL,
+            queue TEXT NOT NULL,
+            payload TEXT NOT NULL,
+            state TEXT NOT NULL CHECK (state IN ('pending', 'running', 'completed', 'dead', 'cancelled')),
+            priority INTEGER NOT NULL DEFAULT 0,
+            attempt INTEGER NOT NULL DEFAULT 0,
+            max_attempts INTEGER NOT NULL CHECK (max_attempts > 0),
+            run_at INTEGER NOT NULL,
+            created_at INTEGER NOT NULL,
+            started_at INTEGER,
+            finished_at INTEGER,
+            lease_token INTEGER NOT NULL DEFAULT 0,
+            lease_expires_at INTEGER,
+            unique_key TEXT,
+            last_error TEXT,
+            errors TEXT NOT NULL DEFAULT '[]'
+        )
+        """,
+        // The claim: due pending jobs of a queue, highest priority, then earliest, then oldest.
+        "CREATE INDEX queue_jobs_claim ON queue_jobs (queue, priority DESC, run_at, id) WHERE state = 'pending'",
+        "CREATE INDEX queue_jobs_leases ON queue_jobs (lease_expires_at) WHERE state = 'running'",
+        // At most one live job per unique key; a finished job frees its key.
+        "CREATE UNIQUE INDEX queue_jobs_unique_key ON queue_jobs (unique_key) WHERE unique_key IS NOT NULL AND state IN ('pending', 'running')",
+        "CREATE INDEX queue_jobs_state ON queue_jobs (state, queue, id)",
+        "CREATE TABLE queue_paused (queue TEXT PRIMARY KEY, paused_at INTEGER NOT NULL)",
+    ]
+}

@@ -1,0 +1,50 @@
+import Foundation
+import Synchronization
+
+/// The job kinds this process knows: how to run each, and its defaults.
+///
+/// The app registers every kind once at start-up, in the processes that enqueue (for the
+/// defaults) and in those that work (for the handlers).
+public final class JobRegistry: Sendable {
+    /// A registered kind.
+    public struct Registration: Sendable {
+        public let queue: String
+        public let maxAttempts: Int
+        public let retry: RetryPolicy
+        let run: @Sendable (_ payload: String, _ context: JobContext) async throws -> Void
+    }
+
+    private let registrations = Mutex<[String: Registration]>([:])
+
+    public init() {}
+
+    /// Registers `J` with its handler and defaults. A kind registered twice keeps the last.
+    public func register<J: Job>(
+        _ type: J.Type, queue: String = "default", maxAttempts: Int = 25, retry: RetryPolicy = .default,
+        handler: @escaping @Sendable (J, JobContext) async throws -> Void
+    ) {
+        precondition(maxAttempts > 0, "a job needs at least one attempt")
+        let registration = Registration(queue: queue, maxAttempts: maxAttempts, retry: retry) { payload, context in
+            let job: J
+            do {
+                job = try JSONDecoder().decode(J.self, from: Data(payload.utf8))
+            } catch {
+                throw UndecodablePayload(kind: J.name, reason: "\(error)")
+            }
+            try await handler(job, context)
+        }
+        registrations.withLock { $0[J.name] = registration }
+    }
+
+    /// The registration of `kind`, or nil.
+    public func registration(of kind: String) -> Registration? {
+        registrations.withLock { $0[kind] }
+    }
+}
+
+/// A stored payload that does not decode as its kind: the job is dead at once, never retried.
+public struct UndecodablePayload: Error, CustomStringConvertible {
+    public let kind: String
+    public let reason: String
+    public var description: String { "the payload does not decode as \(kind): \(reason)" }
+}

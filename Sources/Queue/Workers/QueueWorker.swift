@@ -1,0 +1,256 @@
+import Logging
+import ServiceLifecycle
+import Storage
+import Synchronization
+
+/// How a worker process runs its queues.
+public struct WorkerConfiguration: Sendable {
+    /// The queues to work, and how many jobs of each may run at once.
+    public var queues: [String: Int]
+    /// How long a claim is held without a heartbeat; heartbeats renew it every third of this.
+    public var leaseDuration: Duration
+    /// How long an idle worker waits before looking again when nothing woke it (jobs enqueued by
+    /// another process, delayed jobs coming due).
+    public var pollInterval: Duration
+    /// On shutdown, how long running jobs may go on before they are cancelled and released.
+    public var shutdownGrace: Duration
+    /// How often expired leases are looked for (orphan rescue) and finished jobs pruned.
+    public var maintenanceInterval: Duration
+    /// Completed and cancelled jobs are deleted this long after they finished.
+    public var keepFinishedFor: Duration
+
+    public init(queues: [String: Int] = ["default": 10], leaseDuration: Duration = .seconds(30),
+                pollInterval: Duration = .seconds(1), shutdownGrace: Duration = .seconds(10),
+                maintenanceInterval: Duration = .seconds(5), keepFinishedFor: Duration = .seconds(86_400)) {
+        precondition(queues.values.allSatisfy { $0 > 0 }, "concurrency is at least 1")
+        self.queues = queues
+        self.leaseDuration = leaseDuration
+        self.pollInterval = pollInterval
+        self.shutdownGrace = shutdownGrace
+        self.maintenanceInterval = maintenanceInterval
+        self.keepFinishedFor = keepFinishedFor
+    }
+}
+
+/// Runs jobs: claims them under leases, runs their handlers, acknowledges, retries, renews leases,
+/// rescues jobs of lost workers, and on graceful shutdown lets running jobs finish up to a
+/// deadline, then cancels them and releases their leases back to pending.
+///
+/// Written by hand (with the queue as a whole): no available package runs jobs from SQLite with
+/// leases and fencing.
+public final class QueueWorker: Service {
+    public let configuration: WorkerConfiguration
+    private let driver: any QueueDriver
+    private let registry: JobRegistry
+    private let logger: Logger
+    private let running = RunningJobs()
+
+    public init(driver: any QueueDriver, registry: JobRegistry, configuration: WorkerConfiguration, logger: Logger) {
+        self.driver = driver
+        self.registry = registry
+        self.configuration = configuration
+        self.logger = logger
+    }
+
+    /// Runs until graceful shutdown (or cancellation), then drains as described above.
+    public func run() async {
+        await withTaskGroup(of: Void.self) { group in
+            for (queue, concurrency) in configuration.queues {
+                group.addTask { await self.work(queue: queue, concurrency: concurrency) }
+            }
+            group.addTask { await self.renewLeases() }
+            group.addTask { await self.maintain() }
+            group.addTask { await self.cancelRunningJobsAfterGrace() }
+            await group.waitForAll()
+        }
+    }
+
+    /// Claims and runs jobs of `queue` until shutdown, then waits for its running jobs.
+    private func work(queue: String, concurrency: Int) async {
+        let finished = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
+        await withDiscardingTaskGroup { jobs in
+            while !isShuttingDown {
+                let free = concurrency - running.count(in: queue)
+                if free <= 0 {
+                    await cancelWhenGracefulShutdown { for await _ in finished.stream { break } }
+                    continue
+                }
+                let claimed: [ClaimedJob]
+                do {
+                    claimed = try await driver.claimNextJobs(queue: queue, limit: free, leaseFor: configuration.leaseDuration)
+                } catch {
+                    logger.error("claiming jobs failed", metadata: ["queue": "\(queue)", "error": "\(error)"])
+                    try? await Task.sleep(for: configuration.pollInterval)
+                    continue
+                }
+                if claimed.isEmpty {
+                    await cancelWhenGracefulShutdown { [driver, configuration] in
+                        await driver.arrivals.wait(for: queue, timeout: configuration.pollInterval)
+                    }
+                    continue
+                }
+                for job in claimed {
+                    running.start(job)
+                    jobs.addTask {
+                        await self.execute(job)
+                        self.running.finish(job.id)
+                        finished.continuation.yield()
+                    }
+                }
+            }
+        }
+        finished.continuation.finish()
+    }
+
+    private var isShuttingDown: Bool { Task.isShuttingDownGracefully || Task.isCancelled }
+
+    /// Runs one claimed job and records its outcome under its lease.
+    private func execute(_ job: ClaimedJob) async {
+        let context = JobContext(id: job.id, queue: job.queue, attempt: job.attempt, maxAttempts: job.maxAttempts,
+                                 enqueuedAt: job.createdAt)
+        let registration = registry.registration(of: job.kind)
+        let outcome: Result<Void, any Error>
+        if let registration {
+            let execution = Task { try await registration.run(job.payload, context) }
+            running.attach(execution, to: job.id)
+            outcome = await withTaskCancellationHandler { await execution.result } onCancel: { execution.cancel() }
+        } else {
+            outcome = .failure(UnknownJobKind(kind: job.kind))
+        }
+        do {
+            switch outcome {
+            case .success:
+                try await driver.complete([job.lease])
+            case .failure(let error) where running.wasReleased(job.id) || Task.isCancelled:
+                // Cancelled by shutdown: back to pending, the attempt not counted.
+                logger.debug("job released at shutdown", metadata: ["job": "\(job.id)", "error": "\(error)"])
+                try await driver.release([job.lease])
+            case .failure(let error as UndecodablePayload):
+                logger.error("job payload does not decode; the job is dead", metadata: ["job": "\(job.id)", "kind": "\(job.kind)"])
+                try await driver.fail(job.lease, error: error.description, retryAt: nil)
+            case .failure(let error):
+                let retry = registration?.retry ?? .default
+                let retryAt = job.attempt < job.maxAttempts ? Timestamp.now.adding(retry.delay(afterAttempt: job.attempt)) : nil
+                logger.warning("job failed", metadata: ["job": "\(job.id)", "kind": "\(job.kind)", "attempt": "\(job.attempt)",
+                                                        "error": "\(error)", "retry": "\(retryAt.map { "\($0.iso8601)" } ?? "dead")"])
+                try await driver.fail(job.lease, error: "\(error)", retryAt: retryAt)
+            }
+        } catch {
+            // The outcome is not recorded; the lease expires and the job is rescued and run again.
+            logger.error("recording a job's outcome failed", metadata: ["job": "\(job.id)", "error": "\(error)"])
+        }
+    }
+
+    /// Renews the leases of running jobs every third of the lease; cancels the executions whose
+    /// lease was lost (reclaimed after a stall, or the job cancelled).
+    private func renewLeases() async {
+        let interval = configuration.leaseDuration / 3
+        let step = min(interval, .milliseconds(50))
+        var sinceRenewal = Duration.zero
+        while !(isShuttingDown && running.isEmpty) {
+            if Task.isCancelled { return }
+            try? await Task.sleep(for: step)
+            sinceRenewal += step
+            guard sinceRenewal >= interval else { continue }
+            sinceRenewal = .zero
+            let leases = running.leases()
+            guard !leases.isEmpty else { continue }
+            do {
+                let held = try await driver.renewLeases(leases, leaseFor: configuration.leaseDuration)
+                for lease in leases where !held.contains(lease.id) {
+                    logger.info("job lease lost or job cancelled; cancelling its execution", metadata: ["job": "\(lease.id)"])
+                    running.cancel(lease.id)
+                }
+            } catch {
+                logger.error("renewing leases failed", metadata: ["error": "\(error)"])
+            }
+        }
+    }
+
+    /// Rescues jobs whose worker vanished and prunes old finished jobs, until shutdown.
+    private func maintain() async {
+        while !isShuttingDown {
+            do {
+                let rescued = try await driver.rescueExpiredLeases()
+                if rescued > 0 { logger.warning("rescued jobs with expired leases", metadata: ["count": "\(rescued)"]) }
+                try await driver.pruneFinished(before: Timestamp.now.adding(.zero - configuration.keepFinishedFor))
+            } catch {
+                logger.error("queue maintenance failed", metadata: ["error": "\(error)"])
+            }
+            await cancelWhenGracefulShutdown { [configuration] in try? await Task.sleep(for: configuration.maintenanceInterval) }
+        }
+    }
+
+    /// Once shutdown begins, waits `shutdownGrace`, then cancels every job still running; their
+    /// leases are released as they end.
+    private func cancelRunningJobsAfterGrace() async {
+        try? await gracefulShutdown()
+        var waited = Duration.zero
+        let step = Duration.milliseconds(20)
+        while !running.isEmpty && waited < configuration.shutdownGrace {
+            try? await Task.sleep(for: step)
+            waited += step
+        }
+        running.releaseAll()
+    }
+}
+
+/// A claimed job of a kind this process has no handler for; retried, since another worker may know it.
+public struct UnknownJobKind: Error, CustomStringConvertible {
+    public let kind: String
+    public var description: String { "no handler is registered for job kind \(kind)" }
+}
+
+/// The jobs this worker is running, their leases and executions.
+final class RunningJobs: Sendable {
+    private struct Entry {
+        let job: ClaimedJob
+        var execution: Task<Void, any Error>?
+        var released = false
+    }
+    private let entries = Mutex<[JobID: Entry]>([:])
+
+    var isEmpty: Bool { entries.withLock { $0.isEmpty } }
+
+    func count(in queue: String) -> Int {
+        entries.withLock { $0.values.count { $0.job.queue == queue } }
+    }
+
+    func start(_ job: ClaimedJob) {
+        entries.withLock { $0[job.id] = Entry(job: job) }
+    }
+
+    func attach(_ execution: Task<Void, any Error>, to id: JobID) {
+        let cancelNow = entries.withLock { entries -> Bool in
+            entries[id]?.execution = execution
+            return entries[id]?.released ?? false
+        }
+        if cancelNow { execution.cancel() }
+    }
+
+    func finish(_ id: JobID) {
+        entries.withLock { _ = $0.removeValue(forKey: id) }
+    }
+
+    func leases() -> [JobLease] {
+        entries.withLock { $0.values.map(\.job.lease) }
+    }
+
+    func wasReleased(_ id: JobID) -> Bool {
+        entries.withLock { $0[id]?.released ?? false }
+    }
+
+    /// Cancels one execution (its lease was lost); its outcome will be refused by the store.
+    func cancel(_ id: JobID) {
+        entries.withLock { $0[id]?.execution }?.cancel()
+    }
+
+    /// Marks every running job for release and cancels its execution (shutdown deadline).
+    func releaseAll() {
+        let executions = entries.withLock { entries -> [Task<Void, any Error>] in
+            for id in entries.keys { entries[id]?.released = true }
+            return entries.values.compactMap(\.execution)
+        }
+        for execution in executions { execution.cancel() }
+    }
+}

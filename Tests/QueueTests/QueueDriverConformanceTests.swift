@@ -1,0 +1,188 @@
+import Foundation
+import Queue
+import SQLKit
+import Storage
+import Testing
+
+/// The queue's semantics, which every driver must pass (as River's riverdrivertest).
+@Suite("Queue driver conformance")
+struct QueueDriverConformanceTests {
+    @Test("due jobs are claimed by priority, then run time, then age; delayed jobs wait", arguments: DriverKind.allCases)
+    func ordering(kind: DriverKind) async throws {
+        try await withDriver(kind) { driver, _ in
+            let now = Timestamp.now
+            let low = try await driver.insertProbe("low", priority: 0, runAt: now.adding(.seconds(-2)))
+            let high = try await driver.insertProbe("high", priority: 5, runAt: now)
+            let older = try await driver.insertProbe("older", priority: 0, runAt: now.adding(.seconds(-5)))
+            let later = try await driver.insertProbe("later", priority: 9, runAt: now.adding(.milliseconds(300)))
+            _ = try await driver.insertProbe("other queue", queue: "other")
+            let first = try await driver.claimNextJobs(queue: "default", limit: 2, leaseFor: .seconds(30))
+            #expect(first.map(\.id) == [high, older])
+            let second = try await driver.claimNextJobs(queue: "default", limit: 10, leaseFor: .seconds(30))
+            #expect(second.map(\.id) == [low])
+            #expect(try await eventually { try await driver.claimNextJobs(queue: "default", limit: 10, leaseFor: .seconds(30)).map(\.id) == [later] })
+            #expect(try await driver.claimNextJobs(queue: "other", limit: 10, leaseFor: .seconds(30)).count == 1)
+        }
+    }
+
+    @Test("a live unique key returns the existing job; a finished job frees its key", arguments: DriverKind.allCases)
+    func uniqueness(kind: DriverKind) async throws {
+        try await withDriver(kind) { driver, _ in
+            let job = NewJob(kind: Probe.name, queue: "default", payload: #"{"label":"u"}"#, uniqueKey: "digest:7")
+            let first = try await driver.insert([job])[0]
+            let again = try await driver.insert([job, job])
+            #expect(!first.isExisting)
+            #expect(again == [EnqueuedJob(id: first.id, isExisting: true), EnqueuedJob(id: first.id, isExisting: true)])
+            let claimed = try await driver.claimNextJobs(queue: "default", limit: 1, leaseFor: .seconds(30))
+            #expect(try await driver.insert([job])[0] == EnqueuedJob(id: first.id, isExisting: true))
+            try await driver.complete(claimed.map(\.lease))
+            let fresh = try await driver.insert([job])[0]
+            #expect(!fresh.isExisting && fresh.id != first.id)
+        }
+    }
+
+    @Test("a batch is stored in one transaction, and enqueue inside the caller's transaction commits or rolls back with it",
+          arguments: DriverKind.allCases)
+    func transactionalEnqueue(kind: DriverKind) async throws {
+        try await withDriver(kind) { driver, database in
+            let batch = (1...100).map { NewJob(kind: Probe.name, queue: "batch", payload: #"{"label":"b\#($0)"}"#) }
+            #expect(Set(try await driver.insert(batch).map(\.id)).count == 100)
+            struct Rollback: Error {}
+            await #expect(throws: Rollback.self) {
+                try await database.transaction { db in
+                    _ = try await driver.insert([NewJob(kind: Probe.name, queue: "outbox", payload: #"{"label":"gone"}"#)], on: db)
+                    throw Rollback()
+                }
+            }
+            let kept = try await database.transaction { db in
+                try await driver.insert([NewJob(kind: Probe.name, queue: "outbox", payload: #"{"label":"kept"}"#)], on: db)[0].id
+            }
+            let claimed = try await driver.claimNextJobs(queue: "outbox", limit: 10, leaseFor: .seconds(30))
+            #expect(claimed.map(\.id) == [kept])
+            #expect(claimed.first?.payload == #"{"label":"kept"}"#)
+        }
+    }
+
+    @Test("an expired lease is rescued as an attempt, and the old holder's token is refused", arguments: DriverKind.allCases)
+    func leasesAndFencing(kind: DriverKind) async throws {
+        try await withDriver(kind) { driver, _ in
+            let id = try await driver.insertProbe("lease")
+            let stale = try #require(try await driver.claimNextJobs(queue: "default", limit: 1, leaseFor: .milliseconds(50)).first)
+            #expect(stale.attempt == 1)
+            #expect(try await driver.rescueExpiredLeases() == 0)
+            try await Task.sleep(for: .milliseconds(80))
+            #expect(try await driver.rescueExpiredLeases() == 1)
+            let fresh = try #require(try await driver.claimNextJobs(queue: "default", limit: 1, leaseFor: .seconds(30)).first)
+            #expect(fresh.id == id && fresh.attempt == 2 && fresh.lease.token != stale.lease.token)
+            #expect(try await driver.complete([stale.lease]).isEmpty)
+            #expect(try await driver.fail(stale.lease, error: "late", retryAt: nil) == false)
+            #expect(try await driver.renewLeases([stale.lease, fresh.lease], leaseFor: .seconds(30)) == [id])
+            #expect(try await driver.complete([fresh.lease]) == [id])
+            let record = try #require(try await driver.job(id))
+            #expect(record.state == .completed && record.attempt == 2)
+            #expect(record.errors.map(\.attempt) == [1] && record.errors.first?.error.contains("lease expired") == true)
+        }
+    }
+
+    @Test("a rescued job whose attempts are used up is dead", arguments: DriverKind.allCases)
+    func rescueToDead(kind: DriverKind) async throws {
+        try await withDriver(kind) { driver, _ in
+            let id = try await driver.insertProbe("once", maxAttempts: 1)
+            _ = try await driver.claimNextJobs(queue: "default", limit: 1, leaseFor: .milliseconds(10))
+            try await Task.sleep(for: .milliseconds(30))
+            #expect(try await driver.rescueExpiredLeases() == 1)
+            #expect(try await driver.job(id)?.state == .dead)
+        }
+    }
+
+    @Test("failures retry at the given time, then the job is dead with its history; dead jobs can be retried or discarded",
+          arguments: DriverKind.allCases)
+    func retriesAndDeadJobs(kind: DriverKind) async throws {
+        try await withDriver(kind) { driver, _ in
+            let id = try await driver.insertProbe("flaky", maxAttempts: 2)
+            let first = try #require(try await driver.claimNextJobs(queue: "default", limit: 1, leaseFor: .seconds(30)).first)
+            #expect(try await driver.fail(first.lease, error: "boom 1", retryAt: Timestamp.now.adding(.milliseconds(150))))
+            #expect(try await driver.claimNextJobs(queue: "default", limit: 1, leaseFor: .seconds(30)).isEmpty)
+            var second: ClaimedJob?
+            #expect(try await eventually {
+                second = try await driver.claimNextJobs(queue: "default", limit: 1, leaseFor: .seconds(30)).first
+                return second != nil
+            })
+            #expect(second?.attempt == 2)
+            let secondLease = try #require(second).lease
+            #expect(try await driver.fail(secondLease, error: "boom 2", retryAt: nil))
+            let dead = try #require(try await driver.job(id))
+            #expect(dead.state == .dead && dead.lastError == "boom 2" && dead.errors.map(\.error) == ["boom 1", "boom 2"])
+            #expect(try await driver.jobs(in: .dead, queue: "default", limit: 10).map(\.id) == [id])
+            #expect(try await driver.jobs(in: .dead, queue: "elsewhere", limit: 10).isEmpty)
+            #expect(try await driver.retry(id))
+            let retried = try #require(try await driver.claimNextJobs(queue: "default", limit: 1, leaseFor: .seconds(30)).first)
+            #expect(retried.id == id && retried.attempt == 1)
+            #expect(try await driver.retry(id) == false)
+            #expect(try await driver.fail(retried.lease, error: "boom 3", retryAt: nil))
+            #expect(try await driver.job(id)?.errors.count == 3)
+            #expect(try await driver.discard(id))
+            #expect(try await driver.job(id) == nil)
+        }
+    }
+
+    @Test("a paused queue hands out nothing until resumed; other queues go on", arguments: DriverKind.allCases)
+    func pauseAndResume(kind: DriverKind) async throws {
+        try await withDriver(kind) { driver, _ in
+            _ = try await driver.insertProbe("p", queue: "mail")
+            _ = try await driver.insertProbe("q", queue: "other")
+            try await driver.pause(queue: "mail")
+            #expect(try await driver.pausedQueues() == ["mail"])
+            #expect(try await driver.claimNextJobs(queue: "mail", limit: 5, leaseFor: .seconds(30)).isEmpty)
+            #expect(try await driver.claimNextJobs(queue: "other", limit: 5, leaseFor: .seconds(30)).count == 1)
+            try await driver.resume(queue: "mail")
+            #expect(try await driver.pausedQueues().isEmpty)
+            #expect(try await driver.claimNextJobs(queue: "mail", limit: 5, leaseFor: .seconds(30)).count == 1)
+        }
+    }
+
+    @Test("cancel stops a pending job, and makes a running job's lease unrenewable", arguments: DriverKind.allCases)
+    func cancel(kind: DriverKind) async throws {
+        try await withDriver(kind) { driver, _ in
+            let pending = try await driver.insertProbe("pending", priority: 0)
+            let running = try await driver.insertProbe("running", priority: 1)
+            let claimed = try await driver.claimNextJobs(queue: "default", limit: 1, leaseFor: .seconds(30))
+            #expect(claimed.map(\.id) == [running])
+            #expect(try await driver.cancel(pending))
+            #expect(try await driver.cancel(running))
+            #expect(try await driver.cancel(running) == false)
+            #expect(try await driver.renewLeases(claimed.map(\.lease), leaseFor: .seconds(30)).isEmpty)
+            #expect(try await driver.complete(claimed.map(\.lease)).isEmpty)
+            #expect(try await driver.claimNextJobs(queue: "default", limit: 5, leaseFor: .seconds(30)).isEmpty)
+            #expect(try await driver.job(pending)?.state == .cancelled)
+        }
+    }
+
+    @Test("released jobs go back to pending without using an attempt", arguments: DriverKind.allCases)
+    func release(kind: DriverKind) async throws {
+        try await withDriver(kind) { driver, _ in
+            let id = try await driver.insertProbe("r")
+            let claimed = try await driver.claimNextJobs(queue: "default", limit: 1, leaseFor: .seconds(30))
+            try await driver.release(claimed.map(\.lease))
+            let again = try #require(try await driver.claimNextJobs(queue: "default", limit: 1, leaseFor: .seconds(30)).first)
+            #expect(again.id == id && again.attempt == 1)
+        }
+    }
+
+    @Test("counts per queue and state, and pruning of old finished jobs", arguments: DriverKind.allCases)
+    func countsAndPruning(kind: DriverKind) async throws {
+        try await withDriver(kind) { driver, _ in
+            for n in 1...3 { _ = try await driver.insertProbe("a\(n)", queue: "a") }
+            _ = try await driver.insertProbe("b", queue: "b")
+            let claimed = try await driver.claimNextJobs(queue: "a", limit: 2, leaseFor: .seconds(30))
+            try await driver.complete([claimed[0].lease])
+            #expect(Set(try await driver.counts()) == [
+                QueueCount(queue: "a", state: .completed, count: 1), QueueCount(queue: "a", state: .running, count: 1),
+                QueueCount(queue: "a", state: .pending, count: 1), QueueCount(queue: "b", state: .pending, count: 1),
+            ])
+            #expect(try await driver.pruneFinished(before: Timestamp.now.adding(.seconds(-60))) == 0)
+            #expect(try await driver.pruneFinished(before: Timestamp.now.adding(.seconds(1))) == 1)
+            #expect(try await driver.job(claimed[0].id) == nil)
+        }
+    }
+}

@@ -14,7 +14,7 @@ struct QueueDriverConformanceTests {
             let low = try await driver.insertProbe("low", priority: 0, runAt: now.adding(.seconds(-2)))
             let high = try await driver.insertProbe("high", priority: 5, runAt: now)
             let older = try await driver.insertProbe("older", priority: 0, runAt: now.adding(.seconds(-5)))
-            let later = try await driver.insertProbe("later", priority: 9, runAt: now.adding(.milliseconds(300)))
+            let later = try await driver.insertProbe("later", priority: 9, runAt: now.adding(.seconds(2)))
             _ = try await driver.insertProbe("other queue", queue: "other")
             let first = try await driver.claimNextJobs(queue: "default", limit: 2, leaseFor: .seconds(30))
             #expect(first.map(\.id) == [high, older])
@@ -67,10 +67,10 @@ struct QueueDriverConformanceTests {
     func leasesAndFencing(kind: DriverKind) async throws {
         try await withDriver(kind) { driver, _ in
             let id = try await driver.insertProbe("lease")
-            let stale = try #require(try await driver.claimNextJobs(queue: "default", limit: 1, leaseFor: .milliseconds(50)).first)
+            let stale = try #require(try await driver.claimNextJobs(queue: "default", limit: 1, leaseFor: .seconds(1)).first)
             #expect(stale.attempt == 1)
             #expect(try await driver.rescueExpiredLeases() == 0)
-            try await Task.sleep(for: .milliseconds(80))
+            try await Task.sleep(for: .milliseconds(1100))
             #expect(try await driver.rescueExpiredLeases() == 1)
             let fresh = try #require(try await driver.claimNextJobs(queue: "default", limit: 1, leaseFor: .seconds(30)).first)
             #expect(fresh.id == id && fresh.attempt == 2 && fresh.lease.token != stale.lease.token)

@@ -97,6 +97,10 @@ public protocol QueueDriver: Sendable {
     /// unless the queue is paused, leasing each for `leaseFor` and counting an attempt.
     func claimNextJobs(queue: String, limit: Int, leaseFor: Duration) async throws -> [ClaimedJob]
 
+    /// The earliest run time among pending jobs of `queue` (due or not), or nil if there are none
+    /// or the queue is paused; an idle worker sleeps until then at most.
+    func nextRunAt(queue: String) async throws -> Timestamp?
+
     /// Marks jobs completed; returns the ids whose lease was still current (the rest are ignored).
     @discardableResult
     func complete(_ leases: [JobLease]) async throws -> Set<JobID>

@@ -84,9 +84,8 @@ public final class QueueWorker: Service {
                     continue
                 }
                 if claimed.isEmpty {
-                    await cancelWhenGracefulShutdown { [driver, configuration] in
-                        await driver.arrivals.wait(for: queue, timeout: configuration.pollInterval)
-                    }
+                    let wait = await idleWait(queue: queue)
+                    await cancelWhenGracefulShutdown { [driver] in await driver.arrivals.wait(for: queue, timeout: wait) }
                     continue
                 }
                 for job in claimed {
@@ -100,6 +99,14 @@ public final class QueueWorker: Service {
             }
         }
         finished.continuation.finish()
+    }
+
+    /// How long an idle worker of `queue` sleeps unless woken: until its next job is due, at most
+    /// the poll interval.
+    private func idleWait(queue: String) async -> Duration {
+        guard let next = try? await driver.nextRunAt(queue: queue) else { return configuration.pollInterval }
+        let untilDue = Duration.milliseconds(max(0, next.milliseconds - Timestamp.now.milliseconds))
+        return min(max(untilDue, .milliseconds(1)), configuration.pollInterval)
     }
 
     private var isShuttingDown: Bool { Task.isShuttingDownGracefully || Task.isCancelled }
@@ -121,6 +128,9 @@ public final class QueueWorker: Service {
             switch outcome {
             case .success:
                 try await driver.complete([job.lease])
+            case .failure(let error) where running.wasLost(job.id):
+                // The job was cancelled or its lease reclaimed: the store refuses this outcome anyway.
+                logger.info("job execution stopped: cancelled or lease lost", metadata: ["job": "\(job.id)", "error": "\(error)"])
             case .failure(let error) where running.wasReleased(job.id) || Task.isCancelled:
                 // Cancelled by shutdown: back to pending, the attempt not counted.
                 logger.debug("job released at shutdown", metadata: ["job": "\(job.id)", "error": "\(error)"])
@@ -207,6 +217,7 @@ final class RunningJobs: Sendable {
         let job: ClaimedJob
         var execution: Task<Void, any Error>?
         var released = false
+        var lost = false
     }
     private let entries = Mutex<[JobID: Entry]>([:])
 
@@ -240,9 +251,17 @@ final class RunningJobs: Sendable {
         entries.withLock { $0[id]?.released ?? false }
     }
 
+    func wasLost(_ id: JobID) -> Bool {
+        entries.withLock { $0[id]?.lost ?? false }
+    }
+
     /// Cancels one execution (its lease was lost); its outcome will be refused by the store.
     func cancel(_ id: JobID) {
-        entries.withLock { $0[id]?.execution }?.cancel()
+        let execution = entries.withLock { entries -> Task<Void, any Error>? in
+            entries[id]?.lost = true
+            return entries[id]?.execution
+        }
+        execution?.cancel()
     }
 
     /// Marks every running job for release and cancels its execution (shutdown deadline).

@@ -103,6 +103,16 @@ public final class SQLiteQueueDriver: QueueDriver {
         }
     }
 
+    public func nextRunAt(queue: String) async throws -> Timestamp? {
+        try await store.read { db in
+            try await db.raw("""
+                SELECT MIN(run_at) AS run_at FROM queue_jobs
+                WHERE state = 'pending' AND queue = \(bind: queue)
+                  AND NOT EXISTS (SELECT 1 FROM queue_paused WHERE queue = \(bind: queue))
+                """).first()?.decode(column: "run_at", as: Int64?.self)
+        }.map(Timestamp.init(milliseconds:))
+    }
+
     public func complete(_ leases: [JobLease]) async throws -> Set<JobID> {
         guard !leases.isEmpty else { return [] }
         let now = Timestamp.now.milliseconds
@@ -125,16 +135,19 @@ public final class SQLiteQueueDriver: QueueDriver {
         let state = retryAt == nil ? "dead" : "pending"
         let finishedAt: Int64? = retryAt == nil ? now : nil
         let runAt = retryAt?.milliseconds
-        return try await store.transaction { db in
+        let queue = try await store.transaction { db in
             try await db.raw("""
                 UPDATE queue_jobs
                 SET state = \(bind: state), run_at = COALESCE(\(bind: runAt), run_at), finished_at = \(bind: finishedAt),
                     lease_expires_at = NULL, last_error = \(bind: error),
                     errors = json_insert(errors, '$[#]', json_object('attempt', attempt, 'at', \(bind: now), 'error', \(bind: error)))
                 WHERE id = \(bind: lease.id) AND lease_token = \(bind: lease.token) AND state = 'running'
-                RETURNING id
-                """).first() != nil
+                RETURNING queue
+                """).first()?.decode(column: "queue", as: String.self)
         }
+        // A retry changes when the queue's next job is due: idle workers look again.
+        if let queue, retryAt != nil { arrivals.signal([queue]) }
+        return queue != nil
     }
 
     public func renewLeases(_ leases: [JobLease], leaseFor: Duration) async throws -> Set<JobID> {

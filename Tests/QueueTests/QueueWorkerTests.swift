@@ -1,0 +1,182 @@
+import Foundation
+import Logging
+import Queue
+import ServiceLifecycle
+import ServiceLifecycleTestKit
+import Storage
+import Synchronization
+import Testing
+
+/// What handlers saw, for assertions.
+final class Recorder: Sendable {
+    struct Execution: Hashable {
+        let label: String
+        let attempt: Int
+        let idempotencyKey: String
+    }
+    private let executions = Mutex<[Execution]>([])
+
+    func record(_ job: Probe, _ context: JobContext) {
+        executions.withLock { $0.append(Execution(label: job.label, attempt: context.attempt, idempotencyKey: context.idempotencyKey)) }
+    }
+
+    var all: [Execution] { executions.withLock { $0 } }
+}
+
+@Suite("Queue workers")
+struct QueueWorkerTests {
+    let fastRetry = RetryPolicy(base: .milliseconds(20), maximum: .milliseconds(100), jitter: 0.2)
+
+    /// Runs a worker over `driver` while `body` runs, then shuts it down gracefully.
+    func withWorker(_ driver: any QueueDriver, _ registry: JobRegistry,
+                    configuration: WorkerConfiguration = WorkerConfiguration(queues: ["default": 4], leaseDuration: .seconds(30), pollInterval: .seconds(60)),
+                    _ body: () async throws -> Void) async throws {
+        let worker = QueueWorker(driver: driver, registry: registry, configuration: configuration, logger: Logger(label: "worker-test"))
+        try await testGracefulShutdown { trigger in
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { await worker.run() }
+                try await body()
+                trigger.triggerGracefulShutdown()
+                try await group.waitForAll()
+            }
+        }
+    }
+
+    @Test("jobs run with their attempt and idempotency key; a failing job is retried with backoff until it succeeds",
+          arguments: DriverKind.allCases)
+    func runsAndRetries(kind: DriverKind) async throws {
+        try await withDriver(kind) { driver, _ in
+            let recorder = Recorder()
+            let registry = JobRegistry()
+            registry.register(Probe.self, retry: fastRetry) { job, context in
+                recorder.record(job, context)
+                if context.attempt <= job.failTimes { throw ProbeFailure(attempt: context.attempt) }
+            }
+            let queue = JobQueue(driver: driver, registry: registry)
+            try await withWorker(driver, registry) {
+                let steady = try await queue.enqueue(Probe(label: "steady"))
+                let flaky = try await queue.enqueue(Probe(label: "flaky", failTimes: 2))
+                #expect(try await eventually { try await driver.job(flaky.id)?.state == .completed })
+                #expect(try await driver.job(steady.id)?.state == .completed)
+                let record = try #require(try await driver.job(flaky.id))
+                #expect(record.attempt == 3 && record.errors.map(\.error) == ["probe failed on attempt 1", "probe failed on attempt 2"])
+                #expect(recorder.all.filter { $0.label == "flaky" }.map(\.attempt) == [1, 2, 3])
+                #expect(Set(recorder.all.filter { $0.label == "flaky" }.map(\.idempotencyKey)) == ["job-\(flaky.id)"])
+            }
+        }
+    }
+
+    @Test("after maxAttempts the job is dead; a payload that does not decode is dead at once", arguments: DriverKind.allCases)
+    func deadJobs(kind: DriverKind) async throws {
+        try await withDriver(kind) { driver, _ in
+            let registry = JobRegistry()
+            registry.register(Probe.self, retry: fastRetry) { job, context in
+                throw ProbeFailure(attempt: context.attempt)
+            }
+            let queue = JobQueue(driver: driver, registry: registry)
+            try await withWorker(driver, registry) {
+                let doomed = try await queue.enqueue(Probe(label: "doomed"), options: EnqueueOptions(maxAttempts: 3))
+                let garbled = try await driver.insert([NewJob(kind: Probe.name, queue: "default", payload: #"{"nope":1}"#)])[0]
+                #expect(try await eventually { try await driver.job(doomed.id)?.state == .dead })
+                #expect(try await eventually { try await driver.job(garbled.id)?.state == .dead })
+                #expect(try await driver.job(doomed.id)?.errors.count == 3)
+                let undecodable = try #require(try await driver.job(garbled.id))
+                #expect(undecodable.attempt == 1 && undecodable.lastError?.contains("does not decode as test.probe") == true)
+            }
+        }
+    }
+
+    @Test("an enqueue wakes an idle worker at once, long before its next poll", arguments: DriverKind.allCases)
+    func wakeUp(kind: DriverKind) async throws {
+        try await withDriver(kind) { driver, database in
+            let registry = JobRegistry()
+            registry.register(Probe.self) { _, _ in }
+            let queue = JobQueue(driver: driver, registry: registry)
+            // The poll interval is a minute: only a wake-up can run these within the test.
+            try await withWorker(driver, registry) {
+                try await Task.sleep(for: .milliseconds(100))
+                let direct = try await queue.enqueue(Probe(label: "direct"))
+                let inTransaction = try await database.transaction { db in try await queue.enqueue(Probe(label: "outbox"), in: db) }
+                #expect(try await eventually(within: 20) {
+                    let first = try await driver.job(direct.id)?.state
+                    let second = try await driver.job(inTransaction.id)?.state
+                    return first == .completed && second == .completed
+                })
+            }
+        }
+    }
+
+    @Test("at shutdown, running jobs finish within the grace period; the rest are cancelled and released to pending",
+          arguments: DriverKind.allCases)
+    func shutdownReleases(kind: DriverKind) async throws {
+        try await withDriver(kind) { driver, _ in
+            let registry = JobRegistry()
+            let started = Mutex<Set<String>>([])
+            registry.register(Probe.self) { job, _ in
+                started.withLock { _ = $0.insert(job.label) }
+                if job.label == "slow" { try await Task.sleep(for: .seconds(600)) }
+                if job.label == "quick-at-shutdown" { try? await Task.sleep(for: .milliseconds(100)) }
+            }
+            let queue = JobQueue(driver: driver, registry: registry)
+            var slow = EnqueuedJob(id: 0, isExisting: false)
+            var quick = slow
+            let configuration = WorkerConfiguration(queues: ["default": 4], leaseDuration: .seconds(30), pollInterval: .seconds(60),
+                                                    shutdownGrace: .milliseconds(500))
+            try await withWorker(driver, registry, configuration: configuration) {
+                slow = try await queue.enqueue(Probe(label: "slow"))
+                quick = try await queue.enqueue(Probe(label: "quick-at-shutdown"))
+                #expect(await eventually { started.withLock { $0.count == 2 } })
+            }
+            #expect(try await driver.job(quick.id)?.state == .completed)
+            let released = try #require(try await driver.job(slow.id))
+            #expect(released.state == .pending && released.attempt == 0 && released.errors.isEmpty)
+        }
+    }
+
+    @Test("cancelling a running job cancels its execution at the next heartbeat", arguments: DriverKind.allCases)
+    func cooperativeCancel(kind: DriverKind) async throws {
+        try await withDriver(kind) { driver, _ in
+            let registry = JobRegistry()
+            let outcome = Mutex<String?>(nil)
+            registry.register(Probe.self) { _, _ in
+                do {
+                    try await Task.sleep(for: .seconds(600))
+                    outcome.withLock { $0 = "finished" }
+                } catch {
+                    outcome.withLock { $0 = "cancelled" }
+                    throw error
+                }
+            }
+            let queue = JobQueue(driver: driver, registry: registry)
+            let configuration = WorkerConfiguration(queues: ["default": 2], leaseDuration: .milliseconds(300), pollInterval: .seconds(60))
+            try await withWorker(driver, registry, configuration: configuration) {
+                let job = try await queue.enqueue(Probe(label: "long"))
+                #expect(try await eventually { try await driver.job(job.id)?.state == .running })
+                #expect(try await driver.cancel(job.id))
+                #expect(await eventually { outcome.withLock { $0 } == "cancelled" })
+                #expect(try await driver.job(job.id)?.state == .cancelled)
+            }
+        }
+    }
+
+    @Test("a long job keeps its lease by heartbeat and is never rescued", arguments: DriverKind.allCases)
+    func heartbeat(kind: DriverKind) async throws {
+        try await withDriver(kind) { driver, _ in
+            let registry = JobRegistry()
+            let runs = Mutex(0)
+            registry.register(Probe.self) { _, _ in
+                runs.withLock { $0 += 1 }
+                try await Task.sleep(for: .milliseconds(1200))
+            }
+            let queue = JobQueue(driver: driver, registry: registry)
+            let configuration = WorkerConfiguration(queues: ["default": 2], leaseDuration: .milliseconds(300), pollInterval: .seconds(60),
+                                                    maintenanceInterval: .milliseconds(50))
+            try await withWorker(driver, registry, configuration: configuration) {
+                let job = try await queue.enqueue(Probe(label: "long"))
+                #expect(try await eventually { try await driver.job(job.id)?.state == .completed })
+                #expect(runs.withLock { $0 } == 1)
+                #expect(try await driver.job(job.id)?.attempt == 1)
+            }
+        }
+    }
+}

@@ -32,13 +32,36 @@ public struct JobQueue: Sendable {
         try await driver.insert(jobs.map { try newJob($0, options: options) })
     }
 
+    /// Publishes `event` to its topic in a transaction of its own: one job per subscriber group.
+    @discardableResult
+    public func publish<E: TopicEvent>(_ event: E) async throws -> [EnqueuedJob] {
+        try await driver.publish(topic: E.topic, payload: try Self.payload(event))
+    }
+
+    /// Publishes `event` inside the caller's transaction `db`: the deliveries exist if and only if
+    /// that transaction commits.
+    @discardableResult
+    public func publish<E: TopicEvent>(_ event: E, in db: any SQLDatabase) async throws -> [EnqueuedJob] {
+        try await driver.publish(topic: E.topic, payload: try Self.payload(event), on: db)
+    }
+
+    /// Stores the registry's topic subscriptions, so that every process publishing fans out to
+    /// them; call once at start-up, after `driver.migrate()`.
+    public func saveSubscriptions() async throws {
+        try await driver.saveSubscriptions(registry.subscriptions)
+    }
+
     /// The stored form of `job`, with the registration's defaults where `options` are unset.
     public func newJob<J: Job>(_ job: J, options: EnqueueOptions) throws -> NewJob {
         let registration = registry.registration(of: J.name)
-        let payload = String(decoding: try Self.encoder.encode(job), as: UTF8.self)
+        let payload = try Self.payload(job)
         return NewJob(kind: J.name, queue: options.queue ?? registration?.queue ?? "default", payload: payload,
                       priority: options.priority, maxAttempts: options.maxAttempts ?? registration?.maxAttempts ?? 25,
                       runAt: options.runAt ?? .now, uniqueKey: options.uniqueKey)
+    }
+
+    private static func payload(_ value: some Encodable) throws -> String {
+        String(decoding: try encoder.encode(value), as: UTF8.self)
     }
 
     private static let encoder: JSONEncoder = {

@@ -188,4 +188,32 @@ struct QueueDriverConformanceTests {
             #expect(try await driver.job(claimed[0].id) == nil)
         }
     }
+
+    @Test("a publish fans out one job per stored subscriber group, inside the caller's transaction or its own",
+          arguments: DriverKind.allCases)
+    func topics(kind: DriverKind) async throws {
+        try await withDriver(kind) { driver, database in
+            #expect(try await driver.publish(topic: "post.created", payload: "{}").isEmpty)
+            try await driver.saveSubscriptions([
+                TopicSubscription(topic: "post.created", group: "notify", queue: "notifications", maxAttempts: 5),
+                TopicSubscription(topic: "post.created", group: "count", queue: "counters", maxAttempts: 3),
+                TopicSubscription(topic: "user.deleted", group: "cleanup", queue: "default", maxAttempts: 5),
+            ])
+            try await driver.saveSubscriptions([TopicSubscription(topic: "post.created", group: "count", queue: "counters", maxAttempts: 7)])
+            #expect(try await driver.publish(topic: "post.created", payload: #"{"postId":1}"#).count == 2)
+            struct Rollback: Error {}
+            await #expect(throws: Rollback.self) {
+                try await database.transaction { db in
+                    _ = try await driver.publish(topic: "post.created", payload: #"{"postId":2}"#, on: db)
+                    throw Rollback()
+                }
+            }
+            let notify = try await driver.claimNextJobs(queue: "notifications", limit: 10, leaseFor: .seconds(30))
+            let count = try await driver.claimNextJobs(queue: "counters", limit: 10, leaseFor: .seconds(30))
+            #expect(notify.map(\.kind) == [TopicSubscription.jobKind(topic: "post.created", group: "notify")])
+            #expect(count.map(\.kind) == ["topic:post.created:count"] && count.first?.maxAttempts == 7)
+            #expect(notify.first?.payload == #"{"postId":1}"#)
+            #expect(try await driver.claimNextJobs(queue: "default", limit: 10, leaseFor: .seconds(30)).isEmpty)
+        }
+    }
 }

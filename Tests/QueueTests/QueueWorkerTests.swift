@@ -179,4 +179,33 @@ struct QueueWorkerTests {
             }
         }
     }
+
+    struct PostCreated: TopicEvent, Hashable {
+        static let topic = "post.created"
+        var postID: Int
+    }
+
+    @Test("each subscriber group receives each event once and retries on its own", arguments: DriverKind.allCases)
+    func topicGroupsRetryIndependently(kind: DriverKind) async throws {
+        try await withDriver(kind) { driver, database in
+            let registry = JobRegistry()
+            let deliveries = Mutex<[String: [Int]]>([:])
+            registry.subscribe(PostCreated.self, group: "steady", retry: fastRetry) { event, _ in
+                deliveries.withLock { $0["steady", default: []].append(event.postID) }
+            }
+            registry.subscribe(PostCreated.self, group: "flaky", retry: fastRetry) { event, context in
+                if context.attempt < 3 { throw ProbeFailure(attempt: context.attempt) }
+                deliveries.withLock { $0["flaky", default: []].append(event.postID) }
+            }
+            let queue = JobQueue(driver: driver, registry: registry)
+            try await queue.saveSubscriptions()
+            try await withWorker(driver, registry) {
+                try await queue.publish(PostCreated(postID: 1))
+                try await database.transaction { db in try await queue.publish(PostCreated(postID: 2), in: db) }
+                #expect(await eventually { deliveries.withLock { $0["flaky"]?.count == 2 && $0["steady"]?.count == 2 } })
+                try await Task.sleep(for: .milliseconds(100))
+                #expect(deliveries.withLock { $0.mapValues { $0.sorted() } } == ["steady": [1, 2], "flaky": [1, 2]])
+            }
+        }
+    }
 }

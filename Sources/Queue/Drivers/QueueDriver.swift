@@ -93,6 +93,15 @@ public protocol QueueDriver: Sendable {
     /// Stores `jobs` inside the caller's transaction `db`: they commit or roll back with it.
     func insert(_ jobs: [NewJob], on db: any SQLDatabase) async throws -> [EnqueuedJob]
 
+    /// Stores topic subscriptions (added or updated; never removed here).
+    func saveSubscriptions(_ subscriptions: [TopicSubscription]) async throws
+
+    /// Inserts one job per stored subscriber group of `topic`, in a transaction of its own.
+    func publish(topic: String, payload: String) async throws -> [EnqueuedJob]
+
+    /// Inserts one job per stored subscriber group of `topic` inside the caller's transaction `db`.
+    func publish(topic: String, payload: String, on db: any SQLDatabase) async throws -> [EnqueuedJob]
+
     /// Takes up to `limit` due pending jobs of `queue` (priority first, then run time, then age),
     /// unless the queue is paused, leasing each for `leaseFor` and counting an attempt.
     func claimNextJobs(queue: String, limit: Int, leaseFor: Duration) async throws -> [ClaimedJob]

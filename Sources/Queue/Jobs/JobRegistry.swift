@@ -15,6 +15,7 @@ public final class JobRegistry: Sendable {
     }
 
     private let registrations = Mutex<[String: Registration]>([:])
+    private let topicSubscriptions = Mutex<[String: TopicSubscription]>([:])
 
     public init() {}
 
@@ -34,6 +35,33 @@ public final class JobRegistry: Sendable {
             try await handler(job, context)
         }
         registrations.withLock { $0[J.name] = registration }
+    }
+
+    /// Subscribes `group` to the topic of `E`: each event published from then on reaches the group
+    /// once, as a job of its own on `queue`. (The subscription is stored when the queue starts, by
+    /// `JobQueue.saveSubscriptions()`; events published before that do not reach the group.)
+    public func subscribe<E: TopicEvent>(
+        _ type: E.Type, group: String, queue: String = "default", maxAttempts: Int = 25, retry: RetryPolicy = .default,
+        handler: @escaping @Sendable (E, JobContext) async throws -> Void
+    ) {
+        precondition(maxAttempts > 0, "a job needs at least one attempt")
+        let subscription = TopicSubscription(topic: E.topic, group: group, queue: queue, maxAttempts: maxAttempts)
+        let registration = Registration(queue: queue, maxAttempts: maxAttempts, retry: retry) { payload, context in
+            let event: E
+            do {
+                event = try JSONDecoder().decode(E.self, from: Data(payload.utf8))
+            } catch {
+                throw UndecodablePayload(kind: subscription.jobKind, reason: "\(error)")
+            }
+            try await handler(event, context)
+        }
+        registrations.withLock { $0[subscription.jobKind] = registration }
+        topicSubscriptions.withLock { $0[subscription.jobKind] = subscription }
+    }
+
+    /// Every topic subscription registered here.
+    public var subscriptions: [TopicSubscription] {
+        topicSubscriptions.withLock { Array($0.values) }.sorted { ($0.topic, $0.group) < ($1.topic, $1.group) }
     }
 
     /// The registration of `kind`, or nil.

@@ -65,6 +65,39 @@ public final class SQLiteQueueDriver: QueueDriver {
         return enqueued
     }
 
+    public func saveSubscriptions(_ subscriptions: [TopicSubscription]) async throws {
+        guard !subscriptions.isEmpty else { return }
+        try await store.transaction { db in
+            for subscription in subscriptions {
+                try await db.raw("""
+                    INSERT INTO queue_subscriptions (topic, subscriber_group, job_kind, queue, max_attempts)
+                    VALUES (\(bind: subscription.topic), \(bind: subscription.group), \(bind: subscription.jobKind),
+                            \(bind: subscription.queue), \(bind: subscription.maxAttempts))
+                    ON CONFLICT (topic, subscriber_group) DO UPDATE
+                    SET job_kind = excluded.job_kind, queue = excluded.queue, max_attempts = excluded.max_attempts
+                    """).run()
+            }
+        }
+    }
+
+    public func publish(topic: String, payload: String) async throws -> [EnqueuedJob] {
+        try await store.transaction { db in try await self.publish(topic: topic, payload: payload, on: db) }
+    }
+
+    public func publish(topic: String, payload: String, on db: any SQLDatabase) async throws -> [EnqueuedJob] {
+        let now = Timestamp.now.milliseconds
+        let rows = try await db.raw("""
+            INSERT INTO queue_jobs (kind, queue, payload, state, priority, max_attempts, run_at, created_at)
+            SELECT job_kind, queue, \(bind: payload), 'pending', 0, max_attempts, \(bind: now), \(bind: now)
+            FROM queue_subscriptions WHERE topic = \(bind: topic)
+            RETURNING id, queue
+            """).all()
+        guard !rows.isEmpty else { return [] }
+        let queues = Set(try rows.map { try $0.decode(column: "queue", as: String.self) })
+        insertedQueues.withLock { $0.formUnion(queues) }
+        return try rows.map { EnqueuedJob(id: try $0.decode(column: "id", as: JobID.self), isExisting: false) }.sorted { $0.id < $1.id }
+    }
+
     public func claimNextJobs(queue: String, limit: Int, leaseFor: Duration) async throws -> [ClaimedJob] {
         guard limit > 0 else { return [] }
         let now = Timestamp.now

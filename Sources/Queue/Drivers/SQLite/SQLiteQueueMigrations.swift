@@ -2,7 +2,7 @@ import Storage
 
 /// The queue's SQLite schema history, recorded in `queue_migrations`. Append; never edit a landed entry.
 enum SQLiteQueueMigrations {
-    static let all: [any Migration] = [CreateQueueJobs()]
+    static let all: [any Migration] = [CreateQueueJobs(), CreateQueueSubscriptions()]
 }
 
 /// Jobs, their indexes for claiming, leases and uniqueness, and paused queues.
@@ -38,5 +38,23 @@ struct CreateQueueJobs: Migration {
         "CREATE UNIQUE INDEX queue_jobs_unique_key ON queue_jobs (unique_key) WHERE unique_key IS NOT NULL AND state IN ('pending', 'running')",
         "CREATE INDEX queue_jobs_state ON queue_jobs (state, queue, id)",
         "CREATE TABLE queue_paused (queue TEXT PRIMARY KEY, paused_at INTEGER NOT NULL)",
+    ]
+}
+
+/// Topic subscriber groups, for fan-out at publish time.
+struct CreateQueueSubscriptions: Migration {
+    let version = 2
+    let name = "create_queue_subscriptions"
+    let statements = [
+        """
+        CREATE TABLE queue_subscriptions (
+            topic TEXT NOT NULL,
+            subscriber_group TEXT NOT NULL,
+            job_kind TEXT NOT NULL,
+            queue TEXT NOT NULL,
+            max_attempts INTEGER NOT NULL CHECK (max_attempts > 0),
+            PRIMARY KEY (topic, subscriber_group)
+        )
+        """,
     ]
 }

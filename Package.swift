@@ -40,9 +40,12 @@ let package = Package(
         ),
         // The SQL engines under the app and the queue: the `Database` protocol, migrations, and the
         // embedded SQLite store (one writer with group commit, readers beside it).
+        // A C shim for the one SQLite setting Swift cannot reach (a variadic C function).
+        .target(name: "CSQLiteWriterSupport"),
         .target(
             name: "Storage",
             dependencies: [
+                "CSQLiteWriterSupport",
                 .product(name: "SQLKit", package: "sql-kit"),
                 .product(name: "SQLiteKit", package: "sqlite-kit"),
                 .product(name: "SQLiteNIO", package: "sqlite-nio"),

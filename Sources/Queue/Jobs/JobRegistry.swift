@@ -16,6 +16,7 @@ public final class JobRegistry: Sendable {
 
     private let registrations = Mutex<[String: Registration]>([:])
     private let topicSubscriptions = Mutex<[String: TopicSubscription]>([:])
+    private let decoder = JSONDecoder()
 
     public init() {}
 
@@ -25,10 +26,10 @@ public final class JobRegistry: Sendable {
         handler: @escaping @Sendable (J, JobContext) async throws -> Void
     ) {
         precondition(maxAttempts > 0, "a job needs at least one attempt")
-        let registration = Registration(queue: queue, maxAttempts: maxAttempts, retry: retry) { payload, context in
+        let registration = Registration(queue: queue, maxAttempts: maxAttempts, retry: retry) { [decoder] payload, context in
             let job: J
             do {
-                job = try JSONDecoder().decode(J.self, from: Data(payload.utf8))
+                job = try decoder.decode(J.self, from: Data(payload.utf8))
             } catch {
                 throw UndecodablePayload(kind: J.name, reason: "\(error)")
             }
@@ -46,10 +47,10 @@ public final class JobRegistry: Sendable {
     ) {
         precondition(maxAttempts > 0, "a job needs at least one attempt")
         let subscription = TopicSubscription(topic: E.topic, group: group, queue: queue, maxAttempts: maxAttempts)
-        let registration = Registration(queue: queue, maxAttempts: maxAttempts, retry: retry) { payload, context in
+        let registration = Registration(queue: queue, maxAttempts: maxAttempts, retry: retry) { [decoder] payload, context in
             let event: E
             do {
-                event = try JSONDecoder().decode(E.self, from: Data(payload.utf8))
+                event = try decoder.decode(E.self, from: Data(payload.utf8))
             } catch {
                 throw UndecodablePayload(kind: subscription.jobKind, reason: "\(error)")
             }

@@ -44,12 +44,14 @@ public final class QueueWorker: Service {
     private let registry: JobRegistry
     private let logger: Logger
     private let running = RunningJobs()
+    private let completions: CompletionBatcher
 
     public init(driver: any QueueDriver, registry: JobRegistry, configuration: WorkerConfiguration, logger: Logger) {
         self.driver = driver
         self.registry = registry
         self.configuration = configuration
         self.logger = logger
+        self.completions = CompletionBatcher(driver: driver, logger: logger)
     }
 
     /// Runs until graceful shutdown (or cancellation), then drains as described above.
@@ -127,7 +129,7 @@ public final class QueueWorker: Service {
         do {
             switch outcome {
             case .success:
-                try await driver.complete([job.lease])
+                await completions.complete(job.lease)
             case .failure(let error) where running.wasLost(job.id):
                 // The job was cancelled or its lease reclaimed: the store refuses this outcome anyway.
                 logger.info("job execution stopped: cancelled or lease lost", metadata: ["job": "\(job.id)", "error": "\(error)"])

@@ -32,9 +32,12 @@ struct QueueDriverConformanceTests {
         try await withDriver(kind) { driver, _ in
             let job = NewJob(kind: Probe.name, queue: "default", payload: #"{"label":"u"}"#, uniqueKey: "digest:7")
             let first = try await driver.insert([job])[0]
-            let again = try await driver.insert([job, job])
+            let plain = NewJob(kind: Probe.name, queue: "default", payload: #"{"label":"plain"}"#)
+            let again = try await driver.insert([job, plain, job])
             #expect(!first.isExisting)
-            #expect(again == [EnqueuedJob(id: first.id, isExisting: true), EnqueuedJob(id: first.id, isExisting: true)])
+            #expect(again[0] == EnqueuedJob(id: first.id, isExisting: true) && again[2] == again[0])
+            #expect(!again[1].isExisting && again[1].id != first.id)
+            #expect(try await driver.job(again[1].id)?.payload == plain.payload)
             let claimed = try await driver.claimNextJobs(queue: "default", limit: 1, leaseFor: .seconds(30))
             #expect(try await driver.insert([job])[0] == EnqueuedJob(id: first.id, isExisting: true))
             try await driver.complete(claimed.map(\.lease))
@@ -48,7 +51,11 @@ struct QueueDriverConformanceTests {
     func transactionalEnqueue(kind: DriverKind) async throws {
         try await withDriver(kind) { driver, database in
             let batch = (1...100).map { NewJob(kind: Probe.name, queue: "batch", payload: #"{"label":"b\#($0)"}"#) }
-            #expect(Set(try await driver.insert(batch).map(\.id)).count == 100)
+            let ids = try await driver.insert(batch).map(\.id)
+            #expect(Set(ids).count == 100)
+            let stored = try await driver.claimNextJobs(queue: "batch", limit: 100, leaseFor: .seconds(30))
+            #expect(Dictionary(uniqueKeysWithValues: stored.map { ($0.id, $0.payload) }) ==
+                    Dictionary(uniqueKeysWithValues: zip(ids, batch.map(\.payload))))
             struct Rollback: Error {}
             await #expect(throws: Rollback.self) {
                 try await database.transaction { db in

@@ -42,7 +42,18 @@ public final class SQLiteQueueDriver: QueueDriver {
         let now = Timestamp.now.milliseconds
         var enqueued: [EnqueuedJob] = []
         enqueued.reserveCapacity(jobs.count)
-        for job in jobs {
+        var index = jobs.startIndex
+        while index < jobs.endIndex {
+            let job = jobs[index]
+            if job.uniqueKey == nil {
+                // Jobs without a unique key go in many at a time: one statement per chunk.
+                var end = index
+                while end < jobs.endIndex, end - index < Self.insertChunk, jobs[end].uniqueKey == nil { end += 1 }
+                enqueued += try await insertWithoutKeys(jobs[index..<end], now: now, on: db)
+                index = end
+                continue
+            }
+            index += 1
             let row = try await db.raw("""
                 INSERT INTO queue_jobs (kind, queue, payload, state, priority, max_attempts, run_at, created_at, unique_key)
                 VALUES (\(bind: job.kind), \(bind: job.queue), \(bind: job.payload), 'pending', \(bind: job.priority),
@@ -63,6 +74,28 @@ public final class SQLiteQueueDriver: QueueDriver {
         let queues = Set(jobs.map(\.queue))
         insertedQueues.withLock { $0.formUnion(queues) }
         return enqueued
+    }
+
+    /// Rows per multi-row INSERT.
+    private static let insertChunk = 64
+
+    /// Inserts jobs that have no unique key in one statement and returns their ids in order (the
+    /// ids of one INSERT are consecutive and follow the order of its rows).
+    private func insertWithoutKeys(_ jobs: ArraySlice<NewJob>, now: Int64, on db: any SQLDatabase) async throws -> [EnqueuedJob] {
+        let rows = SQLList(jobs.map { job in
+            SQLGroupExpression([SQLBind(job.kind), SQLBind(job.queue), SQLBind(job.payload), SQLRaw("'pending'"),
+                                SQLBind(job.priority), SQLBind(job.maxAttempts), SQLBind(job.runAt.milliseconds),
+                                SQLBind(now)] as [any SQLExpression])
+        })
+        let ids = try await db.raw("""
+            INSERT INTO queue_jobs (kind, queue, payload, state, priority, max_attempts, run_at, created_at)
+            VALUES \(rows)
+            RETURNING id
+            """).all().map { try $0.decode(column: "id", as: JobID.self) }.sorted()
+        guard ids.count == jobs.count else {
+            throw StorageInvariant("a multi-row INSERT returned \(ids.count) ids for \(jobs.count) rows")
+        }
+        return ids.map { EnqueuedJob(id: $0, isExisting: false) }
     }
 
     public func saveSubscriptions(_ subscriptions: [TopicSubscription]) async throws {

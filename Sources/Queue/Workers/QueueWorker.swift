@@ -56,25 +56,35 @@ public final class QueueWorker: Service {
 
     /// Runs until graceful shutdown (or cancellation), then drains as described above.
     public func run() async {
-        await withTaskGroup(of: Void.self) { group in
-            for (queue, concurrency) in configuration.queues {
-                group.addTask { await self.work(queue: queue, concurrency: concurrency) }
+        // One wake-up stream per queue: a job of the queue finished (a slot is free) or shutdown began.
+        let slotFreed = Dictionary(uniqueKeysWithValues: configuration.queues.keys.map {
+            ($0, AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1)))
+        })
+        await withGracefulShutdownHandler {
+            await withTaskGroup(of: Void.self) { group in
+                for (queue, concurrency) in configuration.queues {
+                    group.addTask { await self.work(queue: queue, concurrency: concurrency, slotFreed: slotFreed[queue]!) }
+                }
+                group.addTask { await self.renewLeases() }
+                group.addTask { await self.maintain() }
+                group.addTask { await self.cancelRunningJobsAfterGrace() }
+                await group.waitForAll()
             }
-            group.addTask { await self.renewLeases() }
-            group.addTask { await self.maintain() }
-            group.addTask { await self.cancelRunningJobsAfterGrace() }
-            await group.waitForAll()
+        } onGracefulShutdown: { [driver, configuration] in
+            // Wake every waiting claim loop, so that it sees the shutdown and stops claiming.
+            driver.arrivals.signal(configuration.queues.keys)
+            for stream in slotFreed.values { stream.continuation.yield() }
         }
     }
 
     /// Claims and runs jobs of `queue` until shutdown, then waits for its running jobs.
-    private func work(queue: String, concurrency: Int) async {
-        let finished = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
+    private func work(queue: String, concurrency: Int,
+                      slotFreed: (stream: AsyncStream<Void>, continuation: AsyncStream<Void>.Continuation)) async {
         await withDiscardingTaskGroup { jobs in
             while !isShuttingDown {
                 let free = concurrency - running.count(in: queue)
                 if free <= 0 {
-                    await cancelWhenGracefulShutdown { for await _ in finished.stream { break } }
+                    for await _ in slotFreed.stream { break }
                     continue
                 }
                 let claimed: [ClaimedJob]
@@ -86,8 +96,7 @@ public final class QueueWorker: Service {
                     continue
                 }
                 if claimed.isEmpty {
-                    let wait = await idleWait(queue: queue)
-                    await cancelWhenGracefulShutdown { [driver] in await driver.arrivals.wait(for: queue, timeout: wait) }
+                    await driver.arrivals.wait(for: queue, timeout: await idleWait(queue: queue))
                     continue
                 }
                 for job in claimed {
@@ -95,12 +104,11 @@ public final class QueueWorker: Service {
                     jobs.addTask {
                         await self.execute(job)
                         self.running.finish(job.id)
-                        finished.continuation.yield()
+                        slotFreed.continuation.yield()
                     }
                 }
             }
         }
-        finished.continuation.finish()
     }
 
     /// How long an idle worker of `queue` sleeps unless woken: until its next job is due, at most

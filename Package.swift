@@ -109,6 +109,7 @@ let package = Package(
             name: "AppTests",
             dependencies: [
                 "App",
+                "Queue",
                 "Storage",
                 // The command-line tests run the real executable, so `swift test` must build it.
                 "agora",

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import Queue
 import ServiceLifecycle
 import Storage
 
@@ -15,6 +16,8 @@ public final class AgoraServices: Sendable {
     public let posts: PostService
     public let comments: CommentService
     public let searchIndexer: SearchIndexer
+    /// The durable queue: enqueue and publish here; `makeWorker` runs the jobs.
+    public let queue: JobQueue
     /// The storage behind the services, for tools that write in bulk (the demo seeder).
     let repositories: Repositories
 
@@ -24,8 +27,10 @@ public final class AgoraServices: Sendable {
         let comments: any CommentRepository
     }
 
-    private init(settings: AppSettings, database: any Database, accessTokens: AccessTokens, hasher: PasswordHasher, logger: Logger) {
+    private init(settings: AppSettings, database: any Database, queue: JobQueue, accessTokens: AccessTokens,
+                 hasher: PasswordHasher, logger: Logger) {
         self.settings = settings
+        self.queue = queue
         self.database = database
         self.accessTokens = accessTokens
         self.hasher = hasher
@@ -42,25 +47,48 @@ public final class AgoraServices: Sendable {
             rateLimiter: LoginRateLimiter(maxPerEmail: settings.maxLoginFailuresPerEmail,
                                           maxPerAddress: settings.maxLoginFailuresPerAddress,
                                           window: settings.loginFailureWindow),
-            refreshTokenLifetime: settings.refreshTokenLifetime, postCache: postCache)
+            refreshTokenLifetime: settings.refreshTokenLifetime, postCache: postCache, events: queue)
         follows = FollowService(database: database, users: users, follows: SQLFollowRepository())
         posts = PostService(database: database, posts: postRepository, rules: BoardRules(categories: settings.categories),
-                            cache: postCache, searchIndexer: searchIndexer)
+                            cache: postCache, searchIndexer: searchIndexer, events: queue)
         comments = CommentService(database: database, posts: postRepository, comments: commentRepository,
                                   postCache: postCache)
     }
 
-    /// Creates the data directory, opens the database and applies pending migrations.
+    /// Creates the data directory, opens the database, applies pending migrations (the app's and
+    /// the queue's, in the same database file so that jobs commit with the data that causes them)
+    /// and registers the app's jobs.
     public static func open(settings: AppSettings, logger: Logger) async throws -> AgoraServices {
         let directory = URL(fileURLWithPath: settings.dataDirectory, isDirectory: true)
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        let database = try await SQLiteStore.open(
+        let store = try await SQLiteStore.open(
             path: directory.appendingPathComponent("agora.sqlite").path, readers: settings.sqliteReaders, logger: logger)
-        try await Migrator.agora(for: database.engine).migrate(database, logger: logger)
+        try await Migrator.agora(for: store.engine).migrate(store, logger: logger)
+        let driver = SQLiteQueueDriver(store: store)
+        try await driver.migrate()
+        let queue = JobQueue(driver: driver, registry: JobRegistry())
         let secret = try settings.jwtSecret.map { Data($0.utf8) } ?? SigningKeyFile.loadOrCreate(in: directory)
         let accessTokens = await AccessTokens.make(secret: secret, lifetime: settings.accessTokenLifetime)
-        return AgoraServices(settings: settings, database: database, accessTokens: accessTokens,
-                             hasher: PasswordHasher(cost: settings.bcryptCost), logger: logger)
+        let services = AgoraServices(settings: settings, database: store, queue: queue, accessTokens: accessTokens,
+                                     hasher: PasswordHasher(cost: settings.bcryptCost), logger: logger)
+        services.registerJobs(in: queue.registry)
+        try await queue.saveSubscriptions()
+        return services
+    }
+
+    /// A worker for `queues` (every queue the app registers jobs on, and `default`, when empty),
+    /// configured by the settings; run it as a service.
+    public func makeWorker(queues: [String]? = nil, concurrency: Int? = nil, logger: Logger) -> QueueWorker {
+        let names = queues.flatMap { $0.isEmpty ? nil : $0 } ?? (settings.workerQueues.isEmpty
+            ? Array(queue.registry.queues.union(["default"])) : settings.workerQueues)
+        let perQueue = concurrency ?? settings.workerConcurrency
+        let configuration = WorkerConfiguration(
+            queues: Dictionary(uniqueKeysWithValues: names.map { ($0, perQueue) }),
+            leaseDuration: settings.queueLeaseDuration, pollInterval: settings.queuePollInterval,
+            shutdownGrace: settings.workerShutdownGrace,
+            maintenanceInterval: min(.seconds(5), settings.queueLeaseDuration / 2),
+            keepFinishedFor: settings.queueKeepFinished)
+        return QueueWorker(driver: queue.driver, registry: queue.registry, configuration: configuration, logger: logger)
     }
 
     /// Releases the database and worker threads.

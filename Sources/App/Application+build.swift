@@ -16,7 +16,10 @@ public func buildApplication(services: AgoraServices, logger: Logger) -> some Ap
         router: router,
         configuration: .init(address: .hostname(settings.host, port: settings.port), serverName: "agora"),
         // Stopped in reverse order: the server drains first, the indexer catches up, storage closes last.
-        services: [AgoraServicesLifecycle(services: services), services.searchIndexer],
+        // Stopped in reverse order: the HTTP server first, then the workers (which still need the
+        // database to release their leases), the search indexer, and the database last.
+        services: [AgoraServicesLifecycle(services: services), services.searchIndexer]
+            + (settings.runWorkers ? [services.makeWorker(logger: logger)] : []),
         onServerRunning: { channel in
             let port = channel.localAddress?.port ?? settings.port
             logger.notice("Agora listening on http://\(settings.host):\(port)")

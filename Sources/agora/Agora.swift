@@ -6,6 +6,7 @@ struct Agora: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "agora",
         abstract: "Agora: accounts, a board, chat and a durable queue in one binary.",
-        subcommands: [ServeCommand.self, MigrateCommand.self, UsersCommand.self, SeedCommand.self, BenchCommand.self]
+        subcommands: [ServeCommand.self, WorkerCommand.self, JobsCommand.self, MigrateCommand.self, UsersCommand.self,
+                      SeedCommand.self, BenchCommand.self]
     )
 }

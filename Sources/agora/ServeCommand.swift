@@ -15,10 +15,14 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Port to listen on (AGORA_PORT; default 8080).")
     var port: Int?
 
+    @Flag(name: .customLong("no-workers"), help: "Run no queue workers in this process (AGORA_WORKERS=false); run `agora worker` instead.")
+    var noWorkers = false
+
     func run() async throws {
         var extra: [String: ConfigValue] = [:]
         if let host { extra["agora.host"] = .init(.string(host), isSecret: false) }
         if let port { extra["agora.port"] = .init(.int(port), isSecret: false) }
+        if noWorkers { extra["agora.workers"] = .init(.bool(false), isSecret: false) }
         let settings = try await common.settings(extra: extra)
         let app = try await buildApplication(settings: settings, logger: common.logger(settings))
         try await app.runService()

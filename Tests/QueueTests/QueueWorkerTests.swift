@@ -166,10 +166,11 @@ struct QueueWorkerTests {
             let runs = Mutex(0)
             registry.register(Probe.self) { _, _ in
                 runs.withLock { $0 += 1 }
-                try await Task.sleep(for: .milliseconds(1200))
+                try await Task.sleep(for: .milliseconds(3000))
             }
             let queue = JobQueue(driver: driver, registry: registry)
-            let configuration = WorkerConfiguration(queues: ["default": 2], leaseDuration: .milliseconds(300), pollInterval: .seconds(60),
+            // A lease of 1.5 s renewed every 0.5 s outlives a 3 s job; rescue looks every 50 ms.
+            let configuration = WorkerConfiguration(queues: ["default": 2], leaseDuration: .milliseconds(1500), pollInterval: .seconds(60),
                                                     maintenanceInterval: .milliseconds(50))
             try await withWorker(driver, registry, configuration: configuration) {
                 let job = try await queue.enqueue(Probe(label: "long"))

@@ -1,4 +1,5 @@
 import Foundation
+import Queue
 import SQLKit
 import Storage
 
@@ -21,6 +22,8 @@ public struct AccountService: Sendable {
     let refreshTokenLifetime: Duration
     /// Cached posts carry their author's nickname; renaming or deleting an account clears them.
     let postCache: PostCache
+    /// Where account events are published (in the transaction that causes them).
+    let events: JobQueue
 
     /// Creates an unverified member. Throws `email_taken` / `nickname_taken` conflicts.
     public func signup(email rawEmail: String?, password rawPassword: String?, nickname rawNickname: String?) async throws -> UserRecord {
@@ -33,9 +36,12 @@ public struct AccountService: Sendable {
 
         let hash = try await hasher.hash(password)
         let users = self.users
+        let events = self.events
         return try await database.transaction { db in
             try await Self.ensureAvailable(email: email, nickname: nickname, exceptUserID: nil, users: users, on: db)
-            return try await users.insert(NewUser(email: email, nickname: nickname, passwordHash: hash, createdAt: .now), on: db)
+            let user = try await users.insert(NewUser(email: email, nickname: nickname, passwordHash: hash, createdAt: .now), on: db)
+            try await events.publish(UserSignedUp(userId: user.id), in: db)
+            return user
         }
     }
 

@@ -1,3 +1,4 @@
+import Queue
 import SQLKit
 import Storage
 
@@ -8,6 +9,8 @@ public struct PostService: Sendable {
     let rules: BoardRules
     let cache: PostCache
     let searchIndexer: SearchIndexer
+    /// Where post events are published (in the transaction that causes them).
+    let events: JobQueue
 
     public struct Draft: Sendable {
         public var title: String?
@@ -25,9 +28,12 @@ public struct PostService: Sendable {
         let tags = BoardRules.tags(draft.tags, problems: &problems) ?? []
         guard problems.isEmpty, let title, let body, let category else { throw ServiceError.validation(problems) }
         let posts = self.posts
+        let events = self.events
         var post = try await database.transaction { db in
-            try await posts.insert(NewPost(authorID: authorID, title: title, body: body, category: category,
-                                           tags: tags, createdAt: .now), on: db)
+            let post = try await posts.insert(NewPost(authorID: authorID, title: title, body: body, category: category,
+                                                      tags: tags, createdAt: .now), on: db)
+            try await events.publish(PostCreated(postId: post.id, authorId: authorID), in: db)
+            return post
         }
         searchIndexer.poke()
         post.likedByMe = false

@@ -46,6 +46,21 @@ public struct AppSettings: Sendable {
     /// Posts kept in memory for `GET /api/posts/{id}`; 0 turns the cache off.
     public var postCacheEntries: Int = 10_000
 
+    /// Whether `agora serve` runs queue workers in its own process.
+    public var runWorkers: Bool = true
+    /// The queues a worker runs; empty means every queue the app registers jobs on.
+    public var workerQueues: [String] = []
+    /// Jobs run at once, per queue.
+    public var workerConcurrency: Int = 10
+    /// How long a claimed job is leased without a heartbeat; a crashed worker's jobs run again after it.
+    public var queueLeaseDuration: Duration = .seconds(30)
+    /// How often idle workers look for jobs enqueued by other processes.
+    public var queuePollInterval: Duration = .seconds(1)
+    /// On shutdown, how long running jobs may finish before they are cancelled and released.
+    public var workerShutdownGrace: Duration = .seconds(10)
+    /// Completed jobs are kept this long, then pruned.
+    public var queueKeepFinished: Duration = .seconds(24 * 3600)
+
     public init() {}
 
     /// Reads settings from `config`, falling back to the defaults above for anything unset.
@@ -71,6 +86,13 @@ public struct AppSettings: Sendable {
         corsAllowedOrigins = Self.list(config.string(forKey: "cors.origins")) ?? []
         postCacheEntries = max(0, config.int(forKey: "post.cache.entries", default: defaults.postCacheEntries))
         sqliteReaders = max(1, config.int(forKey: "sqlite.readers", default: defaults.sqliteReaders))
+        runWorkers = config.bool(forKey: "workers", default: defaults.runWorkers)
+        workerQueues = Self.list(config.string(forKey: "worker.queues")) ?? []
+        workerConcurrency = max(1, config.int(forKey: "worker.concurrency", default: defaults.workerConcurrency))
+        queueLeaseDuration = .milliseconds(max(100, config.int(forKey: "queue.lease.millis", default: 30_000)))
+        queuePollInterval = .milliseconds(max(10, config.int(forKey: "queue.poll.millis", default: 1_000)))
+        workerShutdownGrace = .milliseconds(max(0, config.int(forKey: "worker.shutdown.grace.millis", default: 10_000)))
+        queueKeepFinished = .seconds(max(0, config.int(forKey: "queue.keep.finished.seconds", default: 24 * 3600)))
     }
 
     private static func list(_ value: String?) -> [String]? {

@@ -60,6 +60,11 @@ public final class JobRegistry: Sendable {
         topicSubscriptions.withLock { $0[subscription.jobKind] = subscription }
     }
 
+    /// The queues of every registered job kind and subscription.
+    public var queues: Set<String> {
+        Set(registrations.withLock { $0.values.map(\.queue) })
+    }
+
     /// Every topic subscription registered here.
     public var subscriptions: [TopicSubscription] {
         topicSubscriptions.withLock { Array($0.values) }.sorted { ($0.topic, $0.group) < ($1.topic, $1.group) }

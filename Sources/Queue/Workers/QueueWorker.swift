@@ -166,13 +166,13 @@ public final class QueueWorker: Service {
     private func renewLeases() async {
         let interval = configuration.leaseDuration / 3
         let step = min(interval, .milliseconds(50))
-        var sinceRenewal = Duration.zero
+        let clock = ContinuousClock()
+        var lastRenewal = clock.now
         while !(isShuttingDown && running.isEmpty) {
             if Task.isCancelled { return }
             try? await Task.sleep(for: step)
-            sinceRenewal += step
-            guard sinceRenewal >= interval else { continue }
-            sinceRenewal = .zero
+            guard clock.now - lastRenewal >= interval else { continue }
+            lastRenewal = clock.now
             let leases = running.leases()
             guard !leases.isEmpty else { continue }
             do {

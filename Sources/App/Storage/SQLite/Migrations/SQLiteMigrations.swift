@@ -5,6 +5,7 @@ enum SQLiteMigrations {
     static let all: [any Migration] = [
         CreateAccounts(),
         CreateBoard(),
+        CreateQueueProbe(),
     ]
 }
 

@@ -119,7 +119,7 @@ struct JobsCommand: AsyncParsableCommand {
         @OptionGroup var common: CommonOptions
         @Option(help: "How many.") var count = 1
         @Option(help: "Milliseconds each spends before its effect.") var workMillis = 0
-        @Option(help: "Milliseconds between each one's effect and its acknowledgement.") var pauseAfterEffectMillis = 0
+        @Option(help: "Milliseconds between each one's effect and its acknowledgement, on the first run.") var pauseAfterEffectMillis = 0
 
         func validate() throws {
             guard count > 0, workMillis >= 0, pauseAfterEffectMillis >= 0 else { throw ValidationError("counts and times must not be negative") }

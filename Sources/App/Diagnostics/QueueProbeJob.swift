@@ -9,7 +9,8 @@ public struct QueueProbeJob: Job {
     public static let name = "agora.queue-probe"
     /// Time spent "working" before the effect.
     public var workMillis: Int
-    /// Time between the effect and the acknowledgement (a window to kill the worker in).
+    /// Time between the effect and the acknowledgement on the first execution only: a window to
+    /// kill the worker in, after which a rescued run goes straight through.
     public var pauseAfterEffectMillis: Int
 
     public init(workMillis: Int = 0, pauseAfterEffectMillis: Int = 0) {
@@ -33,7 +34,9 @@ public struct QueueProbeJob: Job {
                     ON CONFLICT (idempotency_key) DO NOTHING
                     """).run()
             }
-            if job.pauseAfterEffectMillis > 0 { try await Task.sleep(for: .milliseconds(job.pauseAfterEffectMillis)) }
+            if job.pauseAfterEffectMillis > 0, context.attempt == 1 {
+                try await Task.sleep(for: .milliseconds(job.pauseAfterEffectMillis))
+            }
         }
     }
 }

@@ -88,7 +88,8 @@ public final class AgoraServices: Sendable {
             shutdownGrace: settings.workerShutdownGrace,
             maintenanceInterval: min(.seconds(5), settings.queueLeaseDuration / 2),
             keepFinishedFor: settings.queueKeepFinished)
-        return QueueWorker(driver: queue.driver, registry: queue.registry, configuration: configuration, logger: logger)
+        return QueueWorker(driver: queue.driver, registry: queue.registry, configuration: configuration, logger: logger,
+                           metrics: queue.metrics)
     }
 
     /// Releases the database and worker threads.

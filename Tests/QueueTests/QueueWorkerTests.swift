@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import MetricsTestKit
 import Queue
 import ServiceLifecycle
 import ServiceLifecycleTestKit
@@ -208,5 +209,54 @@ struct QueueWorkerTests {
                 #expect(deliveries.withLock { $0.mapValues { $0.sorted() } } == ["steady": [1, 2], "flaky": [1, 2]])
             }
         }
+    }
+
+    @Test("metrics count enqueued, started, succeeded, failed, retried and dead jobs, and time them", arguments: DriverKind.allCases)
+    func metrics(kind: DriverKind) async throws {
+        try await withDriver(kind) { driver, _ in
+            let testMetrics = TestMetrics()
+            let metrics = QueueMetrics(factory: testMetrics)
+            let registry = JobRegistry()
+            registry.register(Probe.self, retry: fastRetry) { job, context in
+                if context.attempt <= job.failTimes { throw ProbeFailure(attempt: context.attempt) }
+            }
+            let queue = JobQueue(driver: driver, registry: registry, metrics: metrics)
+            let worker = QueueWorker(driver: driver, registry: registry, configuration: WorkerConfiguration(
+                queues: ["default": 4], pollInterval: .seconds(60), maintenanceInterval: .milliseconds(50)),
+                logger: Logger(label: "worker-test"), metrics: metrics)
+            try await testGracefulShutdown { trigger in
+                try await withThrowingTaskGroup(of: Void.self) { group in
+                    group.addTask { await worker.run() }
+                    let ok = try await queue.enqueue(Probe(label: "ok"))
+                    let flaky = try await queue.enqueue(Probe(label: "flaky", failTimes: 1))
+                    let doomed = try await queue.enqueue(Probe(label: "doomed", failTimes: 9), options: EnqueueOptions(maxAttempts: 2))
+                    #expect(try await eventually {
+                        let states = try await [ok, flaky, doomed].asyncMap { try await driver.job($0.id)?.state }
+                        return states == [.completed, .completed, .dead]
+                    })
+                    try await Task.sleep(for: .milliseconds(150))
+                    trigger.triggerGracefulShutdown()
+                    try await group.waitForAll()
+                }
+            }
+            let queueLabel = [("queue", "default")]
+            #expect(try testMetrics.expectCounter("agora_queue_jobs_enqueued_total", queueLabel).totalValue == 3)
+            #expect(try testMetrics.expectCounter("agora_queue_jobs_started_total", queueLabel).totalValue == 5)
+            #expect(try testMetrics.expectCounter("agora_queue_jobs_succeeded_total", queueLabel).totalValue == 2)
+            #expect(try testMetrics.expectCounter("agora_queue_jobs_failed_total", queueLabel).totalValue == 3)
+            #expect(try testMetrics.expectCounter("agora_queue_jobs_retried_total", queueLabel).totalValue == 2)
+            #expect(try testMetrics.expectCounter("agora_queue_jobs_dead_total", queueLabel).totalValue == 1)
+            #expect(try testMetrics.expectTimer("agora_queue_pickup_latency_seconds", queueLabel).values.count == 5)
+            #expect(try testMetrics.expectTimer("agora_queue_job_duration_seconds", queueLabel).values.count == 5)
+            #expect(try testMetrics.expectGauge("agora_queue_jobs", [("queue", "default"), ("state", "completed")]).lastValue == 2)
+        }
+    }
+}
+
+extension Array {
+    func asyncMap<T>(_ transform: (Element) async throws -> T) async rethrows -> [T] {
+        var results: [T] = []
+        for element in self { results.append(try await transform(element)) }
+        return results
     }
 }

@@ -45,8 +45,11 @@ public final class QueueWorker: Service {
     private let logger: Logger
     private let running = RunningJobs()
     private let completions: CompletionBatcher
+    private let metrics: QueueMetrics
 
-    public init(driver: any QueueDriver, registry: JobRegistry, configuration: WorkerConfiguration, logger: Logger) {
+    public init(driver: any QueueDriver, registry: JobRegistry, configuration: WorkerConfiguration, logger: Logger,
+                metrics: QueueMetrics = QueueMetrics()) {
+        self.metrics = metrics
         self.driver = driver
         self.registry = registry
         self.configuration = configuration
@@ -126,6 +129,9 @@ public final class QueueWorker: Service {
         let context = JobContext(id: job.id, queue: job.queue, attempt: job.attempt, maxAttempts: job.maxAttempts,
                                  enqueuedAt: job.createdAt)
         let registration = registry.registration(of: job.kind)
+        metrics.started(job)
+        let clock = ContinuousClock()
+        let start = clock.now
         let outcome: Result<Void, any Error>
         if let registration {
             let execution = Task { try await registration.run(job.payload, context) }
@@ -133,6 +139,11 @@ public final class QueueWorker: Service {
             outcome = await withTaskCancellationHandler { await execution.result } onCancel: { execution.cancel() }
         } else {
             outcome = .failure(UnknownJobKind(kind: job.kind))
+        }
+        metrics.finished(job, after: clock.now - start)
+        switch outcome {
+        case .success: metrics.succeeded(queue: job.queue)
+        case .failure: metrics.failed(queue: job.queue)
         }
         do {
             switch outcome {
@@ -147,13 +158,15 @@ public final class QueueWorker: Service {
                 try await driver.release([job.lease])
             case .failure(let error as UndecodablePayload):
                 logger.error("job payload does not decode; the job is dead", metadata: ["job": "\(job.id)", "kind": "\(job.kind)"])
-                try await driver.fail(job.lease, error: error.description, retryAt: nil)
+                if try await driver.fail(job.lease, error: error.description, retryAt: nil) { metrics.dead(queue: job.queue) }
             case .failure(let error):
                 let retry = registration?.retry ?? .default
                 let retryAt = job.attempt < job.maxAttempts ? Timestamp.now.adding(retry.delay(afterAttempt: job.attempt)) : nil
                 logger.warning("job failed", metadata: ["job": "\(job.id)", "kind": "\(job.kind)", "attempt": "\(job.attempt)",
                                                         "error": "\(error)", "retry": "\(retryAt.map { "\($0.iso8601)" } ?? "dead")"])
-                try await driver.fail(job.lease, error: "\(error)", retryAt: retryAt)
+                if try await driver.fail(job.lease, error: "\(error)", retryAt: retryAt) {
+                    if retryAt == nil { metrics.dead(queue: job.queue) } else { metrics.retried(queue: job.queue) }
+                }
             }
         } catch {
             // The outcome is not recorded; the lease expires and the job is rescued and run again.
@@ -194,6 +207,7 @@ public final class QueueWorker: Service {
                 let rescued = try await driver.rescueExpiredLeases()
                 if rescued > 0 { logger.warning("rescued jobs with expired leases", metadata: ["count": "\(rescued)"]) }
                 try await driver.pruneFinished(before: Timestamp.now.adding(.zero - configuration.keepFinishedFor))
+                metrics.depth(try await driver.counts())
             } catch {
                 logger.error("queue maintenance failed", metadata: ["error": "\(error)"])
             }

@@ -71,20 +71,10 @@ public struct JobQueue: Sendable {
 
     /// The stored form of `job`, with the registration's defaults where `options` are unset.
     public func newJob<J: Job>(_ job: J, options: EnqueueOptions) throws -> NewJob {
-        let registration = registry.registration(of: J.name)
-        let payload = try Self.payload(job)
-        return NewJob(kind: J.name, queue: options.queue ?? registration?.queue ?? "default", payload: payload,
-                      priority: options.priority, maxAttempts: options.maxAttempts ?? registration?.maxAttempts ?? 25,
-                      runAt: options.runAt ?? .now, uniqueKey: options.uniqueKey)
+        try registry.newJob(job, options: options)
     }
 
     private static func payload(_ value: some Encodable) throws -> String {
-        String(decoding: try encoder.encode(value), as: UTF8.self)
+        try JobRegistry.payload(value)
     }
-
-    private static let encoder: JSONEncoder = {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return encoder
-    }()
 }

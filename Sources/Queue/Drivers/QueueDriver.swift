@@ -102,6 +102,13 @@ public protocol QueueDriver: Sendable {
     /// Inserts one job per stored subscriber group of `topic` inside the caller's transaction `db`.
     func publish(topic: String, payload: String, on db: any SQLDatabase) async throws -> [EnqueuedJob]
 
+    /// The latest slot fired for the recurring schedule `schedule`, or nil if it never fired.
+    func lastFiredSlot(schedule: String) async throws -> Timestamp?
+
+    /// Fires `slot` of `schedule`: records the slot and inserts `job` in one transaction. Nil when
+    /// the slot already fired (in any process): each slot fires once.
+    func fireScheduleSlot(schedule: String, slot: Timestamp, job: NewJob) async throws -> EnqueuedJob?
+
     /// Takes up to `limit` due pending jobs of `queue` (priority first, then run time, then age),
     /// unless the queue is paused, leasing each for `leaseFor` and counting an attempt.
     func claimNextJobs(queue: String, limit: Int, leaseFor: Duration) async throws -> [ClaimedJob]
@@ -159,7 +166,8 @@ public protocol QueueDriver: Sendable {
     /// Jobs per queue and state (states with none are left out).
     func counts() async throws -> [QueueCount]
 
-    /// Deletes completed and cancelled jobs finished before `cutoff`; returns how many.
+    /// Deletes completed and cancelled jobs finished before `cutoff` (and schedule slots fired
+    /// before it, but each schedule's latest); returns how many jobs.
     @discardableResult
     func pruneFinished(before cutoff: Timestamp) async throws -> Int
 

@@ -17,6 +17,7 @@ public final class JobRegistry: Sendable {
     private let registrations = Mutex<[String: Registration]>([:])
     private let topicSubscriptions = Mutex<[String: TopicSubscription]>([:])
     private let decoder = JSONDecoder()
+    private let recurring = Mutex<[String: RecurringSchedule]>([:])
 
     public init() {}
 
@@ -60,14 +61,43 @@ public final class JobRegistry: Sendable {
         topicSubscriptions.withLock { $0[subscription.jobKind] = subscription }
     }
 
-    /// The queues of every registered job kind and subscription.
+    /// The queues of every registered job kind, subscription and schedule.
     public var queues: Set<String> {
-        Set(registrations.withLock { $0.values.map(\.queue) })
+        Set(registrations.withLock { $0.values.map(\.queue) }).union(schedules.map(\.job.queue))
     }
 
     /// Every topic subscription registered here.
     public var subscriptions: [TopicSubscription] {
         topicSubscriptions.withLock { Array($0.values) }.sorted { ($0.topic, $0.group) < ($1.topic, $1.group) }
+    }
+
+    /// The stored form of `job`, with its registration's defaults where `options` are unset.
+    public func newJob<J: Job>(_ job: J, options: EnqueueOptions) throws -> NewJob {
+        let registration = registration(of: J.name)
+        return NewJob(kind: J.name, queue: options.queue ?? registration?.queue ?? "default", payload: try Self.payload(job),
+                      priority: options.priority, maxAttempts: options.maxAttempts ?? registration?.maxAttempts ?? 25,
+                      runAt: options.runAt ?? .now, uniqueKey: options.uniqueKey)
+    }
+
+    /// A payload's stored JSON (sorted keys, so equal payloads are equal text).
+    static func payload(_ value: some Encodable) throws -> String {
+        String(decoding: try encoder.encode(value), as: UTF8.self)
+    }
+
+    private static let encoder: JSONEncoder = {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return encoder
+    }()
+
+    /// Adds a recurring schedule (see `schedule(_:cron:job:options:)`); a name added twice keeps the last.
+    func addSchedule(_ schedule: RecurringSchedule) {
+        recurring.withLock { $0[schedule.name] = schedule }
+    }
+
+    /// Every recurring schedule registered here.
+    public var schedules: [RecurringSchedule] {
+        recurring.withLock { Array($0.values) }.sorted { $0.name < $1.name }
     }
 
     /// The registration of `kind`, or nil.

@@ -69,6 +69,7 @@ public final class QueueWorker: Service {
                     group.addTask { await self.work(queue: queue, concurrency: concurrency, slotFreed: slotFreed[queue]!) }
                 }
                 group.addTask { await self.renewLeases() }
+                group.addTask { await self.fireSchedules() }
                 group.addTask { await self.maintain() }
                 group.addTask { await self.cancelRunningJobsAfterGrace() }
                 await group.waitForAll()
@@ -197,6 +198,27 @@ public final class QueueWorker: Service {
             } catch {
                 logger.error("renewing leases failed", metadata: ["error": "\(error)"])
             }
+        }
+    }
+
+    /// Fires the registry's recurring schedules until shutdown.
+    private func fireSchedules() async {
+        let runner = ScheduleRunner(driver: driver, schedules: registry.schedules, logger: logger, now: { .now })
+        guard !runner.schedules.isEmpty else { return }
+        var next: ScheduleRunner.NextSlots = [:]
+        while !isShuttingDown {
+            do {
+                next = try await runner.start()
+                break
+            } catch {
+                logger.error("reading recurring schedules failed", metadata: ["error": "\(error)"])
+                await cancelWhenGracefulShutdown { [configuration] in try? await Task.sleep(for: configuration.pollInterval) }
+            }
+        }
+        while !isShuttingDown {
+            let earliest = await runner.fireDue(&next)
+            let wait = earliest.map { Duration.milliseconds(max(10, $0.milliseconds - Timestamp.now.milliseconds)) } ?? .seconds(60)
+            await cancelWhenGracefulShutdown { try? await Task.sleep(for: min(wait, .seconds(60))) }
         }
     }
 

@@ -131,6 +131,31 @@ public final class SQLiteQueueDriver: QueueDriver {
         return try rows.map { EnqueuedJob(id: try $0.decode(column: "id", as: JobID.self), isExisting: false) }.sorted { $0.id < $1.id }
     }
 
+    public func lastFiredSlot(schedule: String) async throws -> Timestamp? {
+        try await store.read { db in
+            try await db.raw("SELECT MAX(slot) AS slot FROM queue_schedule_slots WHERE schedule = \(bind: schedule)")
+                .first()?.decode(column: "slot", as: Int64?.self)
+        }.map(Timestamp.init(milliseconds:))
+    }
+
+    public func fireScheduleSlot(schedule: String, slot: Timestamp, job: NewJob) async throws -> EnqueuedJob? {
+        try await store.transaction { db in
+            let claimed = try await db.raw("""
+                INSERT INTO queue_schedule_slots (schedule, slot, job_id, fired_at)
+                VALUES (\(bind: schedule), \(bind: slot.milliseconds), 0, \(bind: Timestamp.now.milliseconds))
+                ON CONFLICT (schedule, slot) DO NOTHING
+                RETURNING slot
+                """).first()
+            guard claimed != nil else { return nil }
+            let enqueued = try await self.insert([job], on: db)[0]
+            try await db.raw("""
+                UPDATE queue_schedule_slots SET job_id = \(bind: enqueued.id)
+                WHERE schedule = \(bind: schedule) AND slot = \(bind: slot.milliseconds)
+                """).run()
+            return enqueued
+        }
+    }
+
     public func claimNextJobs(queue: String, limit: Int, leaseFor: Duration) async throws -> [ClaimedJob] {
         guard limit > 0 else { return [] }
         let now = Timestamp.now
@@ -347,7 +372,13 @@ public final class SQLiteQueueDriver: QueueDriver {
 
     public func pruneFinished(before cutoff: Timestamp) async throws -> Int {
         try await store.transaction { db in
+            // Fired schedule slots too, but each schedule's latest: it anchors the catch-up rule.
             try await db.raw("""
+                DELETE FROM queue_schedule_slots
+                WHERE fired_at < \(bind: cutoff.milliseconds)
+                  AND slot < (SELECT MAX(slot) FROM queue_schedule_slots latest WHERE latest.schedule = queue_schedule_slots.schedule)
+                """).run()
+            return try await db.raw("""
                 DELETE FROM queue_jobs WHERE state IN ('completed', 'cancelled') AND finished_at < \(bind: cutoff.milliseconds)
                 RETURNING id
                 """).all().count

@@ -2,7 +2,7 @@ import Storage
 
 /// The queue's SQLite schema history, recorded in `queue_migrations`. Append; never edit a landed entry.
 enum SQLiteQueueMigrations {
-    static let all: [any Migration] = [CreateQueueJobs(), CreateQueueSubscriptions()]
+    static let all: [any Migration] = [CreateQueueJobs(), CreateQueueSubscriptions(), CreateQueueScheduleSlots()]
 }
 
 /// Jobs, their indexes for claiming, leases and uniqueness, and paused queues.
@@ -57,6 +57,23 @@ struct CreateQueueSubscriptions: Migration {
             queue TEXT NOT NULL,
             max_attempts INTEGER NOT NULL CHECK (max_attempts > 0),
             PRIMARY KEY (topic, subscriber_group)
+        )
+        """,
+    ]
+}
+
+/// One row per fired slot of a recurring schedule: the primary key lets each slot fire once.
+struct CreateQueueScheduleSlots: Migration {
+    let version = 3
+    let name = "create_queue_schedule_slots"
+    let statements = [
+        """
+        CREATE TABLE queue_schedule_slots (
+            schedule TEXT NOT NULL,
+            slot INTEGER NOT NULL,
+            job_id INTEGER NOT NULL,
+            fired_at INTEGER NOT NULL,
+            PRIMARY KEY (schedule, slot)
         )
         """,
     ]

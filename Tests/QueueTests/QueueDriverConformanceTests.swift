@@ -110,7 +110,7 @@ struct QueueDriverConformanceTests {
         try await withDriver(kind) { driver, _ in
             let id = try await driver.insertProbe("flaky", maxAttempts: 2)
             let first = try #require(try await driver.claimNextJobs(queue: "default", limit: 1, leaseFor: .seconds(30)).first)
-            #expect(try await driver.fail(first.lease, error: "boom 1", retryAt: Timestamp.now.adding(.milliseconds(150))))
+            #expect(try await driver.fail(first.lease, error: "boom 1", retryAt: Timestamp.now.adding(.milliseconds(1500))))
             #expect(try await driver.claimNextJobs(queue: "default", limit: 1, leaseFor: .seconds(30)).isEmpty)
             var second: ClaimedJob?
             #expect(try await eventually {

@@ -122,7 +122,7 @@ struct QueueWorkerTests {
             var slow = EnqueuedJob(id: 0, isExisting: false)
             var quick = slow
             let configuration = WorkerConfiguration(queues: ["default": 4], leaseDuration: .seconds(30), pollInterval: .seconds(60),
-                                                    shutdownGrace: .milliseconds(500))
+                                                    shutdownGrace: .milliseconds(2000))
             try await withWorker(driver, registry, configuration: configuration) {
                 slow = try await queue.enqueue(Probe(label: "slow"))
                 quick = try await queue.enqueue(Probe(label: "quick-at-shutdown"))

@@ -26,16 +26,7 @@ public final class JobRegistry: Sendable {
         _ type: J.Type, queue: String = "default", maxAttempts: Int = 25, retry: RetryPolicy = .default,
         handler: @escaping @Sendable (J, JobContext) async throws -> Void
     ) {
-        precondition(maxAttempts > 0, "a job needs at least one attempt")
-        let registration = Registration(queue: queue, maxAttempts: maxAttempts, retry: retry) { [decoder] payload, context in
-            let job: J
-            do {
-                job = try decoder.decode(J.self, from: Data(payload.utf8))
-            } catch {
-                throw UndecodablePayload(kind: J.name, reason: "\(error)")
-            }
-            try await handler(job, context)
-        }
+        let registration = makeRegistration(J.self, kind: J.name, queue: queue, maxAttempts: maxAttempts, retry: retry, handler: handler)
         registrations.withLock { $0[J.name] = registration }
     }
 
@@ -46,19 +37,29 @@ public final class JobRegistry: Sendable {
         _ type: E.Type, group: String, queue: String = "default", maxAttempts: Int = 25, retry: RetryPolicy = .default,
         handler: @escaping @Sendable (E, JobContext) async throws -> Void
     ) {
-        precondition(maxAttempts > 0, "a job needs at least one attempt")
         let subscription = TopicSubscription(topic: E.topic, group: group, queue: queue, maxAttempts: maxAttempts)
-        let registration = Registration(queue: queue, maxAttempts: maxAttempts, retry: retry) { [decoder] payload, context in
-            let event: E
-            do {
-                event = try decoder.decode(E.self, from: Data(payload.utf8))
-            } catch {
-                throw UndecodablePayload(kind: subscription.jobKind, reason: "\(error)")
-            }
-            try await handler(event, context)
-        }
+        let registration = makeRegistration(E.self, kind: subscription.jobKind, queue: queue, maxAttempts: maxAttempts,
+                                            retry: retry, handler: handler)
         registrations.withLock { $0[subscription.jobKind] = registration }
         topicSubscriptions.withLock { $0[subscription.jobKind] = subscription }
+    }
+
+    /// A registration whose handler gets the payload decoded as `T`; a payload that does not
+    /// decode fails with `UndecodablePayload` (the job is dead at once).
+    private func makeRegistration<T: Decodable>(
+        _ type: T.Type, kind: String, queue: String, maxAttempts: Int, retry: RetryPolicy,
+        handler: @escaping @Sendable (T, JobContext) async throws -> Void
+    ) -> Registration {
+        precondition(maxAttempts > 0, "a job needs at least one attempt")
+        return Registration(queue: queue, maxAttempts: maxAttempts, retry: retry) { [decoder] payload, context in
+            let value: T
+            do {
+                value = try decoder.decode(T.self, from: Data(payload.utf8))
+            } catch {
+                throw UndecodablePayload(kind: kind, reason: "\(error)")
+            }
+            try await handler(value, context)
+        }
     }
 
     /// The queues of every registered job kind, subscription and schedule.

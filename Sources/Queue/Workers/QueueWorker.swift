@@ -142,13 +142,10 @@ public final class QueueWorker: Service {
             outcome = .failure(UnknownJobKind(kind: job.kind))
         }
         metrics.finished(job, after: clock.now - start)
-        switch outcome {
-        case .success: metrics.succeeded(queue: job.queue)
-        case .failure: metrics.failed(queue: job.queue)
-        }
         do {
             switch outcome {
             case .success:
+                metrics.succeeded(queue: job.queue)
                 await completions.complete(job.lease)
             case .failure(let error) where running.wasLost(job.id):
                 // The job was cancelled or its lease reclaimed: the store refuses this outcome anyway.
@@ -159,12 +156,14 @@ public final class QueueWorker: Service {
                 try await driver.release([job.lease])
             case .failure(let error as UndecodablePayload):
                 logger.error("job payload does not decode; the job is dead", metadata: ["job": "\(job.id)", "kind": "\(job.kind)"])
+                metrics.failed(queue: job.queue)
                 if try await driver.fail(job.lease, error: error.description, retryAt: nil) { metrics.dead(queue: job.queue) }
             case .failure(let error):
                 let retry = registration?.retry ?? .default
                 let retryAt = job.attempt < job.maxAttempts ? Timestamp.now.adding(retry.delay(afterAttempt: job.attempt)) : nil
                 logger.warning("job failed", metadata: ["job": "\(job.id)", "kind": "\(job.kind)", "attempt": "\(job.attempt)",
                                                         "error": "\(error)", "retry": "\(retryAt.map { "\($0.iso8601)" } ?? "dead")"])
+                metrics.failed(queue: job.queue)
                 if try await driver.fail(job.lease, error: "\(error)", retryAt: retryAt) {
                     if retryAt == nil { metrics.dead(queue: job.queue) } else { metrics.retried(queue: job.queue) }
                 }

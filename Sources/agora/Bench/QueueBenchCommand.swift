@@ -31,6 +31,12 @@ struct QueueBenchCommand: AsyncParsableCommand {
     @Flag(help: "Print one JSON object instead of text.")
     var json = false
 
+    @Option(help: "Concurrent app-like writers (one-row transactions) running during the drain, to measure the shared writer.")
+    var appWriters = 0
+
+    @Flag(help: "Keep the queue in a file of its own, apart from the app-like writes (default: the same file, as Agora does).")
+    var separateFile = false
+
     func validate() throws {
         guard jobs > 0, concurrency > 0, batch > 0, pickupSamples > 0 else {
             throw ValidationError("--jobs, --concurrency, --batch and --pickup-samples must be positive")
@@ -45,11 +51,19 @@ struct QueueBenchCommand: AsyncParsableCommand {
         var logger = Logger(label: "agora-bench")
         logger.logLevel = .warning
         let store = try await SQLiteStore.open(path: directory.appendingPathComponent("bench.sqlite").path, readers: 2, logger: logger)
-        let driver = SQLiteQueueDriver(store: store)
+        let queueStore = separateFile
+            ? try await SQLiteStore.open(path: directory.appendingPathComponent("queue.sqlite").path, readers: 2, logger: logger)
+            : store
+        let driver = SQLiteQueueDriver(store: queueStore)
         try await driver.migrate()
+        try await store.transaction { db in
+            try await db.raw("CREATE TABLE IF NOT EXISTS bench_app_writes (id INTEGER PRIMARY KEY, body TEXT NOT NULL)").run()
+        }
         let result = try await QueueBenchmark(driver: driver, jobs: jobs, concurrency: concurrency, batch: batch,
-                                              pickupSamples: pickupSamples, logger: logger).run()
+                                              pickupSamples: pickupSamples, appWriters: appWriters, appStore: store,
+                                              logger: logger).run()
         try await store.close()
+        if separateFile { try await queueStore.close() }
         if json {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys]
@@ -63,6 +77,10 @@ struct QueueBenchCommand: AsyncParsableCommand {
                 max \(String(format: "%.3f", result.pickupMaxMs)) ms (\(pickupSamples) single jobs into idle workers)
                 lost \(result.lost), duplicates \(result.duplicates)
                 """)
+            if appWriters > 0 {
+                print("app      : \(Int(result.appWritesPerSecond ?? 0)) one-row transactions/s during the drain from \(appWriters) writers, "
+                      + (separateFile ? "queue in its own file" : "queue in the same file"))
+            }
         }
     }
 }
@@ -76,6 +94,8 @@ struct QueueBenchResult: Encodable {
     var pickupMaxMs: Double
     var lost: Int
     var duplicates: Int
+    /// With `--app-writers`: the app-like writes committed per second during the drain.
+    var appWritesPerSecond: Double?
 }
 
 /// A no-op job numbered for the lost/duplicate count.
@@ -97,11 +117,15 @@ struct QueueBenchmark {
     let concurrency: Int
     let batch: Int
     let pickupSamples: Int
+    let appWriters: Int
+    let appStore: any Database
     let logger: Logger
 
     private final class Observations: Sendable {
         let executions: Mutex<[UInt8]>
         let executed = Atomic<Int>(0)
+        let appWrites = Atomic<Int>(0)
+        let draining = Atomic<Bool>(true)
         let pickups = Mutex(Histogram<UInt64>(highestTrackableValue: 60_000_000_000, numberOfSignificantValueDigits: .three))
         let pickupDone = AsyncStream<Void>.makeStream()
 
@@ -135,11 +159,25 @@ struct QueueBenchmark {
         let services = ServiceGroup(configuration: .init(services: [worker], logger: logger))
         let drainStart = ContinuousClock.now
         let running = Task { try await services.run() }
+        // App-like writers on the app's store while the queue drains.
+        let writers = (0..<appWriters).map { writer in
+            Task { [appStore] in
+                while observations.draining.load(ordering: .relaxed) {
+                    try await appStore.transaction { db in
+                        try await db.raw("INSERT INTO bench_app_writes (body) VALUES (\(bind: "writer \(writer)"))").run()
+                    }
+                    observations.appWrites.add(1, ordering: .relaxed)
+                }
+            }
+        }
         // Handlers count their runs in memory; the store is asked only for the last acknowledgements,
         // so that counting does not load the writer being measured.
         while observations.executed.load(ordering: .relaxed) < jobs { try await Task.sleep(for: .milliseconds(2)) }
         while try await completed() < jobs { try await Task.sleep(for: .milliseconds(2)) }
         let drainSeconds = seconds(since: drainStart)
+        observations.draining.store(false, ordering: .relaxed)
+        for writer in writers { try await writer.value }
+        let appWritesPerSecond = appWriters > 0 ? Double(observations.appWrites.load(ordering: .relaxed)) / drainSeconds : nil
 
         // 3. Pickup: single jobs into idle workers, one at a time.
         var pickedUp = observations.pickupDone.stream.makeAsyncIterator()
@@ -161,7 +199,8 @@ struct QueueBenchmark {
             pickupP99Ms: ms(histogram.valueAtPercentile(99)),
             pickupMaxMs: ms(histogram.max),
             lost: counts.count { $0 == 0 },
-            duplicates: counts.reduce(0) { $0 + max(0, Int($1) - 1) })
+            duplicates: counts.reduce(0) { $0 + max(0, Int($1) - 1) },
+            appWritesPerSecond: appWritesPerSecond)
     }
 
     private func completed() async throws -> Int {

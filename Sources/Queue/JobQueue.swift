@@ -49,7 +49,7 @@ public struct JobQueue: Sendable {
     /// Publishes `event` to its topic in a transaction of its own: one job per subscriber group.
     @discardableResult
     public func publish<E: TopicEvent>(_ event: E) async throws -> [EnqueuedJob] {
-        let deliveries = try await driver.publish(topic: E.topic, payload: try Self.payload(event))
+        let deliveries = try await driver.publish(topic: E.topic, payload: try JobRegistry.payload(event))
         metrics.published(deliveries.count, topic: E.topic)
         return deliveries
     }
@@ -58,7 +58,7 @@ public struct JobQueue: Sendable {
     /// that transaction commits.
     @discardableResult
     public func publish<E: TopicEvent>(_ event: E, in db: any SQLDatabase) async throws -> [EnqueuedJob] {
-        let deliveries = try await driver.publish(topic: E.topic, payload: try Self.payload(event), on: db)
+        let deliveries = try await driver.publish(topic: E.topic, payload: try JobRegistry.payload(event), on: db)
         metrics.published(deliveries.count, topic: E.topic)
         return deliveries
     }
@@ -74,7 +74,4 @@ public struct JobQueue: Sendable {
         try registry.newJob(job, options: options)
     }
 
-    private static func payload(_ value: some Encodable) throws -> String {
-        try JobRegistry.payload(value)
-    }
 }

@@ -83,6 +83,11 @@ struct QueueWorkerTests {
                 #expect(try await driver.job(doomed.id)?.errors.count == 3)
                 let undecodable = try #require(try await driver.job(garbled.id))
                 #expect(undecodable.attempt == 1 && undecodable.lastError?.contains("does not decode as test.probe") == true)
+                // A kind no handler is registered for is retried like a failure (another worker may
+                // know it), here until its single attempt is used up.
+                let unknown = try await driver.insert([NewJob(kind: "test.unknown", queue: "default", payload: "{}", maxAttempts: 1)])[0]
+                #expect(try await eventually { try await driver.job(unknown.id)?.state == .dead })
+                #expect(try await driver.job(unknown.id)?.lastError == "no handler is registered for job kind test.unknown")
             }
         }
     }

@@ -7,9 +7,14 @@ import Testing
 
 @Suite("Recurring schedules")
 struct RecurringScheduleTests {
-    /// Milliseconds of an ISO-8601 UTC time.
-    func at(_ text: String) -> Timestamp {
-        Timestamp(try! Date(text, strategy: .iso8601))
+    /// An ISO-8601 UTC time; a malformed one fails the test (and reads as the epoch).
+    func at(_ text: String, sourceLocation: SourceLocation = #_sourceLocation) -> Timestamp {
+        do {
+            return Timestamp(try Date(text, strategy: .iso8601))
+        } catch {
+            Issue.record("not an ISO-8601 time: \(text)", sourceLocation: sourceLocation)
+            return Timestamp(milliseconds: 0)
+        }
     }
 
     @Test("cron expressions: the next matching minute, in UTC", arguments: [

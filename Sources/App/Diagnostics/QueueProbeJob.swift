@@ -1,5 +1,4 @@
 import Queue
-import SQLKit
 import Storage
 
 /// A diagnostic job that proves the queue end to end on a live installation (`agora jobs probe`)
@@ -18,21 +17,16 @@ public struct QueueProbeJob: Job {
         self.pauseAfterEffectMillis = pauseAfterEffectMillis
     }
 
-    static func register(in registry: JobRegistry, database: any Database) {
+    static func register(in registry: JobRegistry, database: any Database,
+                         probes: any QueueProbeRepository = SQLQueueProbeRepository()) {
         registry.register(QueueProbeJob.self, queue: "default") { job, context in
             try await database.transaction { db in
-                try await db.raw("""
-                    INSERT INTO queue_probe_runs (job_id, attempt, started_at)
-                    VALUES (\(bind: context.id), \(bind: context.attempt), \(bind: Timestamp.now.milliseconds))
-                    """).run()
+                try await probes.recordRun(jobID: context.id, attempt: context.attempt, at: .now, on: db)
             }
             if job.workMillis > 0 { try await Task.sleep(for: .milliseconds(job.workMillis)) }
             try await database.transaction { db in
-                try await db.raw("""
-                    INSERT INTO queue_probe_effects (idempotency_key, job_id, attempt, applied_at)
-                    VALUES (\(bind: context.idempotencyKey), \(bind: context.id), \(bind: context.attempt), \(bind: Timestamp.now.milliseconds))
-                    ON CONFLICT (idempotency_key) DO NOTHING
-                    """).run()
+                try await probes.applyEffect(idempotencyKey: context.idempotencyKey, jobID: context.id,
+                                             attempt: context.attempt, at: .now, on: db)
             }
             if job.pauseAfterEffectMillis > 0, context.attempt == 1 {
                 try await Task.sleep(for: .milliseconds(job.pauseAfterEffectMillis))

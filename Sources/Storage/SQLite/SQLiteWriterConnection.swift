@@ -114,8 +114,8 @@ final class SQLiteWriterConnection: SQLDatabase, @unchecked Sendable {
         }
     }
 
-    /// The common bind types without the general encoder (measured: the encoder's dynamic casts
-    /// were a visible share of a queue acknowledgement).
+    /// The common bind types without the general encoder, which goes through Swift's `Encoder`
+    /// machinery for every value (its dynamic casts showed in the queue's profiles).
     private static func data(for value: any Encodable) -> SQLiteData? {
         switch value {
         case let value as Int64: .integer(Int(value))

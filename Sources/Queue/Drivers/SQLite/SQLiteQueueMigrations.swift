@@ -36,8 +36,8 @@ struct CreateQueueJobs: Migration {
         "CREATE INDEX queue_jobs_leases ON queue_jobs (lease_expires_at) WHERE state = 'running'",
         // At most one live job per unique key; a finished job frees its key.
         "CREATE UNIQUE INDEX queue_jobs_unique_key ON queue_jobs (unique_key) WHERE unique_key IS NOT NULL AND state IN ('pending', 'running')",
-        // Only the rare states are indexed for listing: every index on a hot state is work at
-        // every claim and acknowledgement (measured: a (state, queue, id) index cost ~10 % of drain).
+        // Only the rare states are indexed for listing: an index covering the hot states would be
+        // updated at every claim and acknowledgement.
         "CREATE INDEX queue_jobs_failed ON queue_jobs (queue, id) WHERE state IN ('dead', 'cancelled')",
         "CREATE INDEX queue_jobs_finished ON queue_jobs (finished_at) WHERE state IN ('completed', 'cancelled')",
         "CREATE TABLE queue_paused (queue TEXT PRIMARY KEY, paused_at INTEGER NOT NULL)",

@@ -67,11 +67,13 @@ struct QueueWorkerTests {
         }
     }
 
-    @Test("after maxAttempts the job is dead; a payload that does not decode is dead at once", arguments: DriverKind.allCases)
+    @Test("after maxAttempts the job is dead; an unreadable payload or an unretryable error is dead at once",
+          arguments: DriverKind.allCases)
     func deadJobs(kind: DriverKind) async throws {
         try await withDriver(kind) { driver, _ in
             let registry = JobRegistry()
             registry.register(Probe.self, retry: fastRetry) { job, context in
+                if job.label == "hopeless" { throw JobCannotSucceed(ProbeFailure(attempt: context.attempt)) }
                 throw ProbeFailure(attempt: context.attempt)
             }
             let queue = JobQueue(driver: driver, registry: registry)
@@ -83,6 +85,9 @@ struct QueueWorkerTests {
                 #expect(try await driver.job(doomed.id)?.errors.count == 3)
                 let undecodable = try #require(try await driver.job(garbled.id))
                 #expect(undecodable.attempt == 1 && undecodable.lastError?.contains("does not decode as test.probe") == true)
+                let hopeless = try await queue.enqueue(Probe(label: "hopeless"), options: EnqueueOptions(maxAttempts: 5))
+                #expect(try await eventually { try await driver.job(hopeless.id)?.state == .dead })
+                #expect(try await driver.job(hopeless.id)?.errors.map(\.error) == ["probe failed on attempt 1"])
                 // A kind no handler is registered for is retried like a failure (another worker may
                 // know it), here until its single attempt is used up.
                 let unknown = try await driver.insert([NewJob(kind: "test.unknown", queue: "default", payload: "{}", maxAttempts: 1)])[0]

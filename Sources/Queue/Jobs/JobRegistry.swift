@@ -107,8 +107,19 @@ public final class JobRegistry: Sendable {
     }
 }
 
+/// A failure that another attempt cannot fix (a mail server's 5xx reply, a payload that no longer
+/// decodes): a handler that throws one makes its job dead at once, with the error in its history.
+public protocol UnretryableJobError: Error, CustomStringConvertible {}
+
+/// Wraps any error as unretryable: `throw JobCannotSucceed(error)` ends the job now.
+public struct JobCannotSucceed: UnretryableJobError {
+    public let underlying: any Error
+    public init(_ underlying: any Error) { self.underlying = underlying }
+    public var description: String { "\(underlying)" }
+}
+
 /// A stored payload that does not decode as its kind: the job is dead at once, never retried.
-public struct UndecodablePayload: Error, CustomStringConvertible {
+public struct UndecodablePayload: UnretryableJobError {
     public let kind: String
     public let reason: String
     public var description: String { "the payload does not decode as \(kind): \(reason)" }

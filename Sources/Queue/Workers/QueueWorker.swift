@@ -154,8 +154,9 @@ public final class QueueWorker: Service {
                 // Cancelled by shutdown: back to pending, the attempt not counted.
                 logger.debug("job released at shutdown", metadata: ["job": "\(job.id)", "error": "\(error)"])
                 try await driver.release([job.lease])
-            case .failure(let error as UndecodablePayload):
-                logger.error("job payload does not decode; the job is dead", metadata: ["job": "\(job.id)", "kind": "\(job.kind)"])
+            case .failure(let error as any UnretryableJobError):
+                logger.error("job failed and cannot succeed; the job is dead",
+                             metadata: ["job": "\(job.id)", "kind": "\(job.kind)", "error": "\(error)"])
                 metrics.failed(queue: job.queue)
                 if try await driver.fail(job.lease, error: error.description, retryAt: nil) { metrics.dead(queue: job.queue) }
             case .failure(let error):

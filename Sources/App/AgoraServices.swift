@@ -1,5 +1,7 @@
+import Crypto
 import Foundation
 import Logging
+import Mail
 import Queue
 import ServiceLifecycle
 import Storage
@@ -12,12 +14,16 @@ public final class AgoraServices: Sendable {
     public let accessTokens: AccessTokens
     public let hasher: PasswordHasher
     public let accounts: AccountService
+    /// Email verification and password reset codes.
+    public let codes: AccountCodeService
     public let follows: FollowService
     public let posts: PostService
     public let comments: CommentService
     public let searchIndexer: SearchIndexer
     /// The durable queue: enqueue and publish here; `makeWorker` runs the jobs.
     public let queue: JobQueue
+    /// Where `SendMailJob` delivers.
+    let mailTransport: any MailTransport
     /// The storage behind the services, for tools that write in bulk (the demo seeder).
     let repositories: Repositories
 
@@ -27,10 +33,11 @@ public final class AgoraServices: Sendable {
         let comments: any CommentRepository
     }
 
-    private init(settings: AppSettings, database: any Database, queue: JobQueue, accessTokens: AccessTokens,
-                 hasher: PasswordHasher, logger: Logger) {
+    private init(settings: AppSettings, database: any Database, queue: JobQueue, secret: Data, accessTokens: AccessTokens,
+                 hasher: PasswordHasher, mailTransport: any MailTransport, logger: Logger) {
         self.settings = settings
         self.queue = queue
+        self.mailTransport = mailTransport
         self.database = database
         self.accessTokens = accessTokens
         self.hasher = hasher
@@ -41,13 +48,23 @@ public final class AgoraServices: Sendable {
         repositories = Repositories(users: users, posts: postRepository, comments: commentRepository)
         searchIndexer = SearchIndexer(database: database, search: textSearch, logger: logger)
         let postCache = PostCache(capacity: settings.postCacheEntries)
+        let refreshTokens = SQLRefreshTokenRepository()
+        codes = AccountCodeService(
+            database: database, users: users, refreshTokens: refreshTokens,
+            codes: AccountCodes(repository: SQLAccountCodeRepository(),
+                                key: SymmetricKey(data: SHA256.hash(data: Data("agora account codes".utf8) + secret)),
+                                mail: AccountMail(from: settings.mailFrom), queue: queue),
+            hasher: hasher, queue: queue,
+            requestsPerMinute: SlidingWindowLimiter(limit: 1, window: .seconds(60)),
+            requestsPerHour: SlidingWindowLimiter(limit: 5, window: .seconds(3600)),
+            requireVerifiedEmail: settings.requireVerifiedEmail)
         accounts = AccountService(
-            database: database, users: users, refreshTokens: SQLRefreshTokenRepository(), hasher: hasher,
+            database: database, users: users, refreshTokens: refreshTokens, hasher: hasher,
             accessTokens: accessTokens,
             rateLimiter: LoginRateLimiter(maxPerEmail: settings.maxLoginFailuresPerEmail,
                                           maxPerAddress: settings.maxLoginFailuresPerAddress,
                                           window: settings.loginFailureWindow),
-            refreshTokenLifetime: settings.refreshTokenLifetime, postCache: postCache, events: queue)
+            refreshTokenLifetime: settings.refreshTokenLifetime, postCache: postCache, events: queue, codeService: codes)
         follows = FollowService(database: database, users: users, follows: SQLFollowRepository())
         posts = PostService(database: database, posts: postRepository, rules: BoardRules(categories: settings.categories),
                             cache: postCache, searchIndexer: searchIndexer, events: queue)
@@ -69,8 +86,9 @@ public final class AgoraServices: Sendable {
         let queue = JobQueue(driver: driver, registry: JobRegistry())
         let secret = try settings.jwtSecret.map { Data($0.utf8) } ?? SigningKeyFile.loadOrCreate(in: directory)
         let accessTokens = await AccessTokens.make(secret: secret, lifetime: settings.accessTokenLifetime)
-        let services = AgoraServices(settings: settings, database: store, queue: queue, accessTokens: accessTokens,
-                                     hasher: PasswordHasher(cost: settings.bcryptCost), logger: logger)
+        let services = AgoraServices(settings: settings, database: store, queue: queue, secret: secret, accessTokens: accessTokens,
+                                     hasher: PasswordHasher(cost: settings.bcryptCost),
+                                     mailTransport: try settings.makeMailTransport(logger: logger), logger: logger)
         services.registerJobs(in: queue.registry)
         try await queue.saveSubscriptions()
         return services

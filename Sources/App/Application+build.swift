@@ -15,7 +15,6 @@ public func buildApplication(services: AgoraServices, logger: Logger) -> some Ap
     return Application(
         router: router,
         configuration: .init(address: .hostname(settings.host, port: settings.port), serverName: "agora"),
-        // Stopped in reverse order: the server drains first, the indexer catches up, storage closes last.
         // Stopped in reverse order: the HTTP server first, then the workers (which still need the
         // database to release their leases), the search indexer, and the database last.
         services: [AgoraServicesLifecycle(services: services), services.searchIndexer]
@@ -43,10 +42,10 @@ public func buildRouter(_ services: AgoraServices) -> (Router<AppRequestContext>
     routes.add(middleware: AuthMiddleware(accessTokens: services.accessTokens))
 
     HealthController(database: services.database).addRoutes(to: routes)
-    AuthController(accounts: services.accounts, trustForwardedFor: services.settings.trustForwardedFor).addRoutes(to: routes)
-    UserController(accounts: services.accounts, follows: services.follows).addRoutes(to: routes)
-    PostController(posts: services.posts).addRoutes(to: routes)
-    CommentController(comments: services.comments).addRoutes(to: routes)
+    AuthController(accounts: services.accounts, codes: services.codes, trustForwardedFor: services.settings.trustForwardedFor).addRoutes(to: routes)
+    UserController(accounts: services.accounts, follows: services.follows, codes: services.codes).addRoutes(to: routes)
+    PostController(posts: services.posts, codes: services.codes).addRoutes(to: routes)
+    CommentController(comments: services.comments, codes: services.codes).addRoutes(to: routes)
     OpenAPIController(categories: services.settings.categories).addRoutes(to: routes)
     routes.answerUnknownMethodsWith405()
     return (router, routes)

@@ -13,6 +13,10 @@ public enum ServiceError: Error, Sendable, Equatable {
     case conflict(code: String, message: String)
     /// Too many attempts; retry after the given number of seconds.
     case rateLimited(retryAfterSeconds: Int)
+    /// Well-formed input the rules refuse as a whole, such as a wrong or expired code (`code` is stable).
+    case rejected(code: String, message: String)
+    /// The caller must verify their email address before writing.
+    case emailNotVerified
 
     static func invalid(_ field: String, _ problem: String) -> ServiceError {
         .validation([FieldProblem(field: field, problem: problem)])

@@ -14,7 +14,8 @@ struct QueueDriverConformanceTests {
             let low = try await driver.insertProbe("low", priority: 0, runAt: now.adding(.seconds(-2)))
             let high = try await driver.insertProbe("high", priority: 5, runAt: now)
             let older = try await driver.insertProbe("older", priority: 0, runAt: now.adding(.seconds(-5)))
-            let later = try await driver.insertProbe("later", priority: 9, runAt: now.adding(.seconds(2)))
+            // Far enough ahead that a loaded machine cannot reach it before the first two claims.
+            let later = try await driver.insertProbe("later", priority: 9, runAt: now.adding(.seconds(6)))
             _ = try await driver.insertProbe("other queue", queue: "other")
             #expect(try await driver.nextRunAt(queue: "default") == now.adding(.seconds(-5)))
             #expect(try await driver.nextRunAt(queue: "empty") == nil)
@@ -22,7 +23,9 @@ struct QueueDriverConformanceTests {
             #expect(first.map(\.id) == [high, older])
             let second = try await driver.claimNextJobs(queue: "default", limit: 10, leaseFor: .seconds(30))
             #expect(second.map(\.id) == [low])
-            #expect(try await eventually { try await driver.claimNextJobs(queue: "default", limit: 10, leaseFor: .seconds(30)).map(\.id) == [later] })
+            #expect(try await eventually(within: 15) {
+                try await driver.claimNextJobs(queue: "default", limit: 10, leaseFor: .seconds(30)).map(\.id) == [later]
+            })
             #expect(try await driver.claimNextJobs(queue: "other", limit: 10, leaseFor: .seconds(30)).count == 1)
         }
     }

@@ -9,6 +9,8 @@ struct AccessTokenClaims: JWTPayload {
     var exp: ExpirationClaim
     var iat: IssuedAtClaim
     var role: String
+    /// Email verified when issued; absent in tokens issued before verification existed.
+    var ev: Bool?
 
     func verify(using algorithm: some JWTAlgorithm) throws {
         try exp.verifyNotExpired()
@@ -38,12 +40,13 @@ public final class AccessTokens: Sendable {
         return AccessTokens(keys: keys, lifetime: lifetime)
     }
 
-    public func issue(userID: Int64, role: Role, now: Date = Date()) async throws -> String {
+    public func issue(userID: Int64, role: Role, emailVerified: Bool, now: Date = Date()) async throws -> String {
         let claims = AccessTokenClaims(
             sub: .init(value: String(userID)),
             exp: .init(value: now.addingTimeInterval(TimeInterval(lifetime.components.seconds))),
             iat: .init(value: now),
-            role: role.rawValue)
+            role: role.rawValue,
+            ev: emailVerified)
         return try await keys.sign(claims)
     }
 
@@ -57,7 +60,7 @@ public final class AccessTokens: Sendable {
         guard Self.headerAlgorithm(of: token) == Self.algorithm,
               let claims = try? await keys.verify(token, as: AccessTokenClaims.self),
               let id = Int64(claims.sub.value), let role = Role(rawValue: claims.role) else { return nil }
-        let identity = Identity(userID: id, role: role)
+        let identity = Identity(userID: id, role: role, emailVerified: claims.ev ?? false)
         verified.withLock { table in
             if table.count >= Self.rememberedTokens { table.removeAll(keepingCapacity: true) }
             table[token] = (identity, claims.exp.value)

@@ -24,8 +24,11 @@ public struct AccountService: Sendable {
     let postCache: PostCache
     /// Where account events are published (in the transaction that causes them).
     let events: JobQueue
+    /// Issues the verification code that a sign-up mails.
+    let codeService: AccountCodeService
 
-    /// Creates an unverified member. Throws `email_taken` / `nickname_taken` conflicts.
+    /// Creates an unverified member and queues the mail with its verification code, in the same
+    /// transaction. Throws `email_taken` / `nickname_taken` conflicts.
     public func signup(email rawEmail: String?, password rawPassword: String?, nickname rawNickname: String?) async throws -> UserRecord {
         var problems: [FieldProblem] = []
         let email = AccountRules.email(rawEmail, problems: &problems)
@@ -37,12 +40,16 @@ public struct AccountService: Sendable {
         let hash = try await hasher.hash(password)
         let users = self.users
         let events = self.events
-        return try await database.transaction { db in
+        let codes = codeService.codes
+        let user = try await database.transaction { db in
             try await Self.ensureAvailable(email: email, nickname: nickname, exceptUserID: nil, users: users, on: db)
             let user = try await users.insert(NewUser(email: email, nickname: nickname, passwordHash: hash, createdAt: .now), on: db)
+            try await codes.issue(.verifyEmail, for: user, requestKey: nil, on: db)
             try await events.publish(UserSignedUp(userId: user.id), in: db)
             return user
         }
+        codeService.recordRequest(.verifyEmail, email: email)
+        return user
     }
 
     /// Checks the password and opens a new token family. Unknown email and wrong password are
@@ -197,7 +204,7 @@ public struct AccountService: Sendable {
     }
 
     private func session(for user: UserRecord, refreshToken: String) async throws -> Session {
-        let access = try await accessTokens.issue(userID: user.id, role: user.role)
+        let access = try await accessTokens.issue(userID: user.id, role: user.role, emailVerified: user.emailVerified)
         return Session(accessToken: access, refreshToken: refreshToken,
                        expiresIn: Int(accessTokens.lifetime.components.seconds), user: user)
     }

@@ -2,14 +2,18 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 
-/// `/api/auth/*`: sign-up, login, token refresh and logout.
+/// `/api/auth/*`: sign-up, login, token refresh and logout, email verification and password reset.
 struct AuthController {
     let accounts: AccountService
+    let codes: AccountCodeService
     let trustForwardedFor: Bool
 
     struct SignupBody: Decodable { var email: String?; var password: String?; var nickname: String? }
     struct LoginBody: Decodable { var email: String?; var password: String? }
     struct RefreshBody: Decodable { var refreshToken: String? }
+    struct EmailBody: Decodable { var email: String? }
+    struct VerifyBody: Decodable { var email: String?; var code: String? }
+    struct ResetBody: Decodable { var email: String?; var code: String?; var newPassword: String? }
 
     func addRoutes(to routes: RouteTable) {
         let auth = routes.group("/api/auth")
@@ -17,6 +21,10 @@ struct AuthController {
         auth.post("login", use: login)
         auth.post("refresh", use: refresh)
         auth.post("logout", use: logout)
+        auth.post("verify", use: verify)
+        auth.post("verify/resend", use: resendVerification)
+        auth.post("password/forgot", use: forgotPassword)
+        auth.post("password/reset", use: resetPassword)
     }
 
     @Sendable func signup(_ request: Request, context: AppRequestContext) async throws -> EditedResponse<UserEnvelope> {
@@ -42,6 +50,43 @@ struct AuthController {
         try await accounts.logout(token: body.refreshToken)
         return .noContent
     }
+}
+
+extension AuthController {
+    @Sendable func verify(_ request: Request, context: AppRequestContext) async throws -> VerifiedDTO {
+        let body = try await request.decode(as: VerifyBody.self, context: context)
+        try await codes.verifyEmail(email: body.email, code: body.code)
+        return VerifiedDTO(emailVerified: true)
+    }
+
+    @Sendable func resendVerification(_ request: Request, context: AppRequestContext) async throws -> EditedResponse<AcceptedDTO> {
+        let body = try await request.decode(as: EmailBody.self, context: context)
+        try await codes.requestCode(.verifyEmail, email: body.email)
+        return EditedResponse(status: .accepted, response: AcceptedDTO())
+    }
+
+    /// Always 202 for a well-formed address: whether an account exists is never revealed.
+    @Sendable func forgotPassword(_ request: Request, context: AppRequestContext) async throws -> EditedResponse<AcceptedDTO> {
+        let body = try await request.decode(as: EmailBody.self, context: context)
+        try await codes.requestCode(.resetPassword, email: body.email)
+        return EditedResponse(status: .accepted, response: AcceptedDTO())
+    }
+
+    @Sendable func resetPassword(_ request: Request, context: AppRequestContext) async throws -> HTTPResponse.Status {
+        let body = try await request.decode(as: ResetBody.self, context: context)
+        try await codes.resetPassword(email: body.email, code: body.code, newPassword: body.newPassword)
+        return .noContent
+    }
+}
+
+/// `{emailVerified: true}`: the answer to a verified code.
+struct VerifiedDTO: Encodable, Sendable, ResponseEncodable {
+    var emailVerified: Bool
+}
+
+/// `{status: "accepted"}`: the request is queued.
+struct AcceptedDTO: Encodable, Sendable, ResponseEncodable {
+    var status = "accepted"
 }
 
 extension AppRequestContext {

@@ -39,6 +39,8 @@ public struct ProfileCounts: Sendable, Equatable {
 public struct Identity: Sendable, Equatable {
     public var userID: Int64
     public var role: Role
+    /// Whether the address was verified when the token was issued (it may have been since).
+    public var emailVerified: Bool = false
 
     public var isAdmin: Bool { role == .admin }
 

@@ -4,6 +4,7 @@ import Hummingbird
 struct UserController {
     let accounts: AccountService
     let follows: FollowService
+    let codes: AccountCodeService
 
     struct UpdateBody: Decodable { var nickname: String?; var bio: String? }
     struct PasswordBody: Decodable { var currentPassword: String?; var newPassword: String? }
@@ -56,13 +57,13 @@ struct UserController {
     }
 
     @Sendable func follow(_ request: Request, context: AppRequestContext) async throws -> FollowStateDTO {
-        let identity = try context.requireIdentity()
+        let identity = try await context.requireWriter(codes)
         try await follows.follow(try context.id(of: "The user"), by: identity.userID)
         return FollowStateDTO(following: true)
     }
 
     @Sendable func unfollow(_ request: Request, context: AppRequestContext) async throws -> FollowStateDTO {
-        let identity = try context.requireIdentity()
+        let identity = try await context.requireWriter(codes)
         try await follows.unfollow(try context.id(of: "The user"), by: identity.userID)
         return FollowStateDTO(following: false)
     }

@@ -13,6 +13,7 @@ public protocol UserRepository: Sendable {
     func update(id: Int64, nickname: String, bio: String, at: Timestamp, on db: any SQLDatabase) async throws
     func updatePasswordHash(id: Int64, hash: String, at: Timestamp, on db: any SQLDatabase) async throws
     func setRole(id: Int64, role: Role, on db: any SQLDatabase) async throws
+    func setEmailVerified(id: Int64, at: Timestamp, on db: any SQLDatabase) async throws
     /// Deletes the account with everything it owns, keeping the counters of other users' posts exact.
     func delete(id: Int64, on db: any SQLDatabase) async throws
     func count(on db: any SQLDatabase) async throws -> Int

@@ -3,6 +3,7 @@ import Hummingbird
 /// `/api/posts/{id}/comments` and `/api/comments/{id}`.
 struct CommentController {
     let comments: CommentService
+    let codes: AccountCodeService
 
     struct CommentBody: Decodable { var body: String? }
 
@@ -20,7 +21,7 @@ struct CommentController {
     }
 
     @Sendable func create(_ request: Request, context: AppRequestContext) async throws -> EditedResponse<CommentDTO> {
-        let identity = try context.requireIdentity()
+        let identity = try await context.requireWriter(codes)
         let postID = try context.id(of: "The post")
         let body = try await request.decode(as: CommentBody.self, context: context)
         let comment = try await comments.create(on: postID, body: body.body, by: identity.userID)
@@ -28,7 +29,7 @@ struct CommentController {
     }
 
     @Sendable func update(_ request: Request, context: AppRequestContext) async throws -> CommentDTO {
-        let identity = try context.requireIdentity()
+        let identity = try await context.requireWriter(codes)
         let id = try context.id(of: "The comment")
         let body = try await request.decode(as: CommentBody.self, context: context)
         return CommentDTO(try await comments.update(id, body: body.body, by: identity))

@@ -3,6 +3,7 @@ import Hummingbird
 /// `/api/posts/*`: posts, likes and related posts.
 struct PostController {
     let posts: PostService
+    let codes: AccountCodeService
 
     struct PostBody: Decodable { var title: String?; var body: String?; var category: String?; var tags: [String]? }
 
@@ -26,7 +27,7 @@ struct PostController {
     }
 
     @Sendable func create(_ request: Request, context: AppRequestContext) async throws -> EditedResponse<PostDTO> {
-        let identity = try context.requireIdentity()
+        let identity = try await context.requireWriter(codes)
         let body = try await request.decode(as: PostBody.self, context: context)
         let post = try await posts.create(body.draft, by: identity.userID)
         return EditedResponse(status: .created, response: PostDTO(post))
@@ -37,7 +38,7 @@ struct PostController {
     }
 
     @Sendable func update(_ request: Request, context: AppRequestContext) async throws -> PostDTO {
-        let identity = try context.requireIdentity()
+        let identity = try await context.requireWriter(codes)
         let id = try context.id(of: "The post")
         let body = try await request.decode(as: PostBody.self, context: context)
         return PostDTO(try await posts.update(id, with: body.draft, by: identity))
@@ -63,7 +64,7 @@ struct PostController {
     }
 
     private func setLike(_ liked: Bool, context: AppRequestContext) async throws -> LikeStateDTO {
-        let identity = try context.requireIdentity()
+        let identity = try await context.requireWriter(codes)
         let state = try await posts.setLike(liked, post: try context.id(of: "The post"), by: identity.userID)
         return LikeStateDTO(liked: state.liked, likeCount: state.likeCount)
     }

@@ -91,6 +91,11 @@ extension APIError {
             self = APIError(.conflict, code: code, message: message)
         case .rateLimited(let seconds):
             self = .tooManyRequests(retryAfterSeconds: seconds)
+        case .rejected(let code, let message):
+            self = APIError(.unprocessableContent, code: code, message: message)
+        case .emailNotVerified:
+            self = APIError(.forbidden, code: "email_not_verified",
+                            message: "Verify your email address first: enter the code we mailed you.")
         }
     }
 }

@@ -23,4 +23,12 @@ public struct AppRequestContext: RequestContext, RemoteAddressRequestContext {
         guard let identity else { throw APIError.unauthorized }
         return identity
     }
+
+    /// The caller, who may write only with a verified email address when the settings say so
+    /// (401 without a token, 403 `email_not_verified` before verification).
+    public func requireWriter(_ codes: AccountCodeService) async throws -> Identity {
+        let identity = try requireIdentity()
+        try await codes.requireVerifiedEmail(identity)
+        return identity
+    }
 }

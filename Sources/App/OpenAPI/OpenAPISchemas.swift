@@ -32,6 +32,7 @@ enum OpenAPISchemas {
                                    "pattern": #"^[^\u0000-\u001f\u007f-\u009f]*$"#,
                                    "description": "Any script, no control characters; trimmed, then 2–30 characters; unique ignoring case."]
         let password: JSONValue = ["type": "string", "minLength": 8, "maxLength": 256]
+        let code: JSONValue = ["type": "string", "pattern": "^[0-9]{6}$", "description": "The 6-digit code from the mail."]
         return [
             "Error": object([("error", object([
                 ("code", ["type": "string", "description": "snake_case, stable"]),
@@ -87,6 +88,12 @@ enum OpenAPISchemas {
                                   required: ["title", "body"]),
             "PostPatchRequest": object([("title", title), ("body", postBody), ("category", category), ("tags", tags)]),
             "CommentRequest": object([("body", commentBody)], required: ["body"]),
+            "VerifyEmailRequest": object([("email", ["type": "string", "format": "email"]), ("code", code)], required: ["email", "code"]),
+            "EmailRequest": object([("email", ["type": "string", "format": "email"])], required: ["email"]),
+            "ResetPasswordRequest": object([("email", ["type": "string", "format": "email"]), ("code", code), ("newPassword", password)],
+                                           required: ["email", "code", "newPassword"]),
+            "EmailVerified": object([("emailVerified", ["type": "boolean", "const": true])], required: ["emailVerified"]),
+            "Accepted": object([("status", ["type": "string", "const": "accepted"])], required: ["status"]),
         ]
     }
 }

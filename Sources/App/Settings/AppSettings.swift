@@ -1,6 +1,7 @@
 import Configuration
 import Foundation
 import Logging
+import Mail
 
 /// Every setting Agora reads, typed, read once at start-up and passed down.
 ///
@@ -39,6 +40,15 @@ public struct AppSettings: Sendable {
     public var maxJSONBodyBytes: Int = 1 << 20
     /// Origins allowed by CORS; empty means same origin only (CORS off).
     public var corsAllowedOrigins: [String] = []
+
+    /// Whether posts, comments, likes, follows and uploads need a verified email address.
+    public var requireVerifiedEmail: Bool = true
+    /// `smtp://user:pass@host:port` or `smtps://…`; nil writes mail into `<data dir>/outbox` instead.
+    public var smtpURL: String?
+    /// The sender of Agora's mail.
+    public var mailFrom: MailAddress = MailAddress("no-reply@agora.local", name: "Agora")
+    /// How often buffered post views are written to the database.
+    public var viewFlushInterval: Duration = .seconds(1)
 
     /// Read-only SQLite connections beside the single writer.
     public var sqliteReaders: Int = 2
@@ -86,6 +96,10 @@ public struct AppSettings: Sendable {
         corsAllowedOrigins = Self.list(config.string(forKey: "cors.origins")) ?? []
         postCacheEntries = max(0, config.int(forKey: "post.cache.entries", default: defaults.postCacheEntries))
         sqliteReaders = max(1, config.int(forKey: "sqlite.readers", default: defaults.sqliteReaders))
+        requireVerifiedEmail = config.bool(forKey: "require.verified.email", default: defaults.requireVerifiedEmail)
+        smtpURL = config.string(forKey: "smtp.url", isSecret: true).flatMap { $0.isEmpty ? nil : $0 }
+        mailFrom = config.string(forKey: "mail.from").flatMap(Self.mailbox) ?? defaults.mailFrom
+        viewFlushInterval = .milliseconds(max(10, config.int(forKey: "view.flush.millis", default: 1_000)))
         runWorkers = config.bool(forKey: "workers", default: defaults.runWorkers)
         workerQueues = Self.list(config.string(forKey: "worker.queues")) ?? []
         workerConcurrency = max(1, config.int(forKey: "worker.concurrency", default: defaults.workerConcurrency))
@@ -93,6 +107,18 @@ public struct AppSettings: Sendable {
         queuePollInterval = .milliseconds(max(10, config.int(forKey: "queue.poll.millis", default: 1_000)))
         workerShutdownGrace = .milliseconds(max(0, config.int(forKey: "worker.shutdown.grace.millis", default: 10_000)))
         queueKeepFinished = .seconds(max(0, config.int(forKey: "queue.keep.finished.seconds", default: 24 * 3600)))
+    }
+
+    /// `Name <address>` or a bare `address`.
+    private static func mailbox(_ value: String) -> MailAddress? {
+        let text = value.trimmingCharacters(in: .whitespaces)
+        guard !text.isEmpty else { return nil }
+        if text.hasSuffix(">"), let open = text.lastIndex(of: "<") {
+            let address = String(text[text.index(after: open)..<text.index(before: text.endIndex)])
+            let name = text[..<open].trimmingCharacters(in: CharacterSet(charactersIn: " \""))
+            return MailAddress(address, name: name.isEmpty ? nil : name)
+        }
+        return MailAddress(text)
     }
 
     private static func list(_ value: String?) -> [String]? {

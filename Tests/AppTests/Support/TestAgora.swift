@@ -120,13 +120,15 @@ struct API: Sendable {
         try await request(.delete, path, token: token)
     }
 
-    /// Signs up and logs in a user with a unique email; `nickname` defaults to a unique one.
-    func user(_ nickname: String? = nil, password: String = "correct horse battery") async throws -> TestUser {
+    /// Signs up and logs in a user with a unique email; `nickname` defaults to a unique one. The
+    /// address is verified (as `agora users verify` does) unless `verified` is false.
+    func user(_ nickname: String? = nil, password: String = "correct horse battery", verified: Bool = true) async throws -> TestUser {
         let tag = UUID().uuidString.prefix(8).lowercased()
         let nickname = nickname ?? "user-\(tag)"
         let email = "\(tag)@example.com"
         let signup = try await post("/api/auth/signup", ["email": email, "password": password, "nickname": nickname])
         #expect(signup.status == .created, "signup: \(signup.body)")
+        if verified { #expect(try await services.codes.markVerified(email: email)) }
         let login = try await post("/api/auth/login", ["email": email, "password": password])
         #expect(login.status == .ok, "login: \(login.body)")
         return TestUser(id: signup.json["user"]["id"].int64 ?? 0, email: email, nickname: nickname, password: password,
@@ -172,4 +174,43 @@ func expectError(_ reply: Reply, _ status: HTTPResponse.Status, _ code: String? 
         #expect(reply.errorCode == code, "code of \(reply.body)", sourceLocation: sourceLocation)
     }
     #expect(reply.headers[.contentType]?.hasPrefix("application/json") == true, sourceLocation: sourceLocation)
+}
+
+/// Polls `condition` every 20 ms for up to `seconds`; true if it held.
+func eventually(within seconds: Double = 15, _ condition: () async throws -> Bool) async rethrows -> Bool {
+    let deadline = Date().addingTimeInterval(seconds)
+    while Date() < deadline {
+        if try await condition() { return true }
+        try? await Task.sleep(for: .milliseconds(20))
+    }
+    return try await condition()
+}
+
+extension API {
+    /// The mails delivered to `email` so far (as `.eml` files in the outbox), oldest first.
+    func mails(to email: String) -> [String] {
+        let directory = URL(fileURLWithPath: services.settings.outboxDirectory)
+        let files = (try? FileManager.default.contentsOfDirectory(at: directory, includingPropertiesForKeys: [.contentModificationDateKey])) ?? []
+        return files.filter { $0.pathExtension == "eml" }
+            .compactMap { url -> (Date, String)? in
+                guard let text = try? String(contentsOf: url, encoding: .utf8), text.contains("<\(email)>") || text.contains(" \(email)\r\n") else { return nil }
+                let date = (try? url.resourceValues(forKeys: [.contentModificationDateKey]).contentModificationDate) ?? .distantPast
+                return (date, text)
+            }
+            .sorted { $0.0 < $1.0 }.map(\.1)
+    }
+
+    /// The six-digit codes mailed to `email` with `subject` (`"verification"` or `"password reset"`),
+    /// oldest first, after waiting for at least `count` of them.
+    func mailedCodes(to email: String, _ kind: String = "verification", count: Int = 1) async throws -> [String] {
+        var codes: [String] = []
+        _ = await eventually {
+            codes = mails(to: email).compactMap { mail in
+                guard let match = mail.firstMatch(of: #/Subject: Your Agora (.+) code: (\d{6})/#), match.1 == kind else { return nil }
+                return String(match.2)
+            }
+            return codes.count >= count
+        }
+        return codes
+    }
 }

@@ -58,6 +58,10 @@ struct SQLUserRepository: UserRepository {
         try await db.raw("UPDATE users SET role = \(bind: role.rawValue) WHERE id = \(bind: id)").run()
     }
 
+    func setEmailVerified(id: Int64, at time: Timestamp, on db: any SQLDatabase) async throws {
+        try await db.raw("UPDATE users SET email_verified = \(bind: true), updated_at = \(bind: time.milliseconds) WHERE id = \(bind: id)").run()
+    }
+
     func delete(id: Int64, on db: any SQLDatabase) async throws {
         // Other users' posts keep exact counters: take away this user's likes and comments first.
         try await db.raw("""

@@ -6,6 +6,9 @@ enum SQLiteMigrations {
         CreateAccounts(),
         CreateBoard(),
         CreateQueueProbe(),
+        CreateAccountCodes(),
+        CreateNotifications(),
+        CreateExports(),
     ]
 }
 

@@ -19,6 +19,7 @@ public final class AgoraServices: Sendable {
     public let follows: FollowService
     public let posts: PostService
     public let comments: CommentService
+    public let notifications: NotificationService
     public let searchIndexer: SearchIndexer
     /// The durable queue: enqueue and publish here; `makeWorker` runs the jobs.
     public let queue: JobQueue
@@ -65,11 +66,12 @@ public final class AgoraServices: Sendable {
                                           maxPerAddress: settings.maxLoginFailuresPerAddress,
                                           window: settings.loginFailureWindow),
             refreshTokenLifetime: settings.refreshTokenLifetime, postCache: postCache, events: queue, codeService: codes)
-        follows = FollowService(database: database, users: users, follows: SQLFollowRepository())
+        notifications = NotificationService(database: database, notifications: SQLNotificationRepository(), posts: postRepository)
+        follows = FollowService(database: database, users: users, follows: SQLFollowRepository(), notifications: notifications)
         posts = PostService(database: database, posts: postRepository, rules: BoardRules(categories: settings.categories),
-                            cache: postCache, searchIndexer: searchIndexer, events: queue)
+                            cache: postCache, searchIndexer: searchIndexer, events: queue, notifications: notifications)
         comments = CommentService(database: database, posts: postRepository, comments: commentRepository,
-                                  postCache: postCache)
+                                  postCache: postCache, notifications: notifications)
     }
 
     /// Creates the data directory, opens the database, applies pending migrations (the app's and

@@ -43,9 +43,11 @@ public func buildRouter(_ services: AgoraServices) -> (Router<AppRequestContext>
 
     HealthController(database: services.database).addRoutes(to: routes)
     AuthController(accounts: services.accounts, codes: services.codes, trustForwardedFor: services.settings.trustForwardedFor).addRoutes(to: routes)
-    UserController(accounts: services.accounts, follows: services.follows, codes: services.codes).addRoutes(to: routes)
+    UserController(accounts: services.accounts, follows: services.follows, codes: services.codes,
+                   notifications: services.notifications).addRoutes(to: routes)
     PostController(posts: services.posts, codes: services.codes).addRoutes(to: routes)
     CommentController(comments: services.comments, codes: services.codes).addRoutes(to: routes)
+    NotificationController(notifications: services.notifications).addRoutes(to: routes)
     OpenAPIController(categories: services.settings.categories).addRoutes(to: routes)
     routes.answerUnknownMethodsWith405()
     return (router, routes)

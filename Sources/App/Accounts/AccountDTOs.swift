@@ -13,6 +13,8 @@ struct AccountDTO: Encodable, Sendable, ResponseEncodable {
     var followerCount: Int?
     var followingCount: Int?
     var postCount: Int?
+    /// On `GET /api/users/me` only.
+    var unreadNotificationCount: Int?
 
     init(_ user: UserRecord, counts: ProfileCounts? = nil) {
         id = user.id

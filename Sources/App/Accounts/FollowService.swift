@@ -5,14 +5,18 @@ public struct FollowService: Sendable {
     let database: any Database
     let users: any UserRepository
     let follows: any FollowRepository
+    /// The followed user hears of a new follower, in the follow's transaction.
+    let notifications: NotificationService
 
     /// Follows `followeeID`; following twice is the same as once. Following yourself is invalid.
     public func follow(_ followeeID: Int64, by followerID: Int64) async throws {
         guard followeeID != followerID else { throw ServiceError.invalid("id", "you cannot follow yourself") }
-        let users = self.users, follows = self.follows
+        let users = self.users, follows = self.follows, notifications = self.notifications
         try await database.transaction { db in
             guard try await users.find(id: followeeID, on: db) != nil else { throw ServiceError.notFound("The user") }
-            _ = try await follows.follow(followerID: followerID, followeeID: followeeID, at: .now, on: db)
+            if try await follows.follow(followerID: followerID, followeeID: followeeID, at: .now, on: db) {
+                try await notifications.notify(followeeID, .follow, by: followerID, on: db)
+            }
         }
     }
 

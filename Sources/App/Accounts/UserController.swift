@@ -5,6 +5,7 @@ struct UserController {
     let accounts: AccountService
     let follows: FollowService
     let codes: AccountCodeService
+    let notifications: NotificationService
 
     struct UpdateBody: Decodable { var nickname: String?; var bio: String? }
     struct PasswordBody: Decodable { var currentPassword: String?; var newPassword: String? }
@@ -26,7 +27,9 @@ struct UserController {
         let identity = try context.requireIdentity()
         do {
             let (user, counts) = try await accounts.profile(of: identity.userID)
-            return AccountDTO(user, counts: counts)
+            var account = AccountDTO(user, counts: counts)
+            account.unreadNotificationCount = try await notifications.unreadCount(for: identity.userID)
+            return account
         } catch ServiceError.notFound {
             throw ServiceError.unauthorized("The account no longer exists.")
         }

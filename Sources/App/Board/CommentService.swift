@@ -7,15 +7,19 @@ public struct CommentService: Sendable {
     let comments: any CommentRepository
     /// Posts show their comment count, so a cached post is forgotten when its comments change.
     let postCache: PostCache
+    /// The post's author hears of each comment, in the comment's transaction.
+    let notifications: NotificationService
 
     public func create(on postID: Int64, body rawBody: String?, by authorID: Int64) async throws -> CommentRecord {
         var problems: [FieldProblem] = []
         let body = BoardRules.text(rawBody, field: "body", length: BoardRules.commentLength, required: true, problems: &problems)
         guard problems.isEmpty, let body else { throw ServiceError.validation(problems) }
-        let posts = self.posts, comments = self.comments
+        let posts = self.posts, comments = self.comments, notifications = self.notifications
         let id = try await database.transaction { db in
-            guard try await posts.authorID(of: postID, on: db) != nil else { throw ServiceError.notFound("The post") }
-            return try await comments.insert(postID: postID, authorID: authorID, body: body, at: .now, on: db)
+            guard let postAuthorID = try await posts.authorID(of: postID, on: db) else { throw ServiceError.notFound("The post") }
+            let id = try await comments.insert(postID: postID, authorID: authorID, body: body, at: .now, on: db)
+            try await notifications.notify(postAuthorID, .comment, by: authorID, post: postID, comment: id, on: db)
+            return id
         }
         postCache.invalidate(postID)
         guard let comment = try await database.read({ db in try await comments.find(id: id, on: db) }) else {

@@ -11,6 +11,8 @@ public struct PostService: Sendable {
     let searchIndexer: SearchIndexer
     /// Where post events are published (in the transaction that causes them).
     let events: JobQueue
+    /// The author hears of each new like, in the like's transaction.
+    let notifications: NotificationService
 
     public struct Draft: Sendable {
         public var title: String?
@@ -97,11 +99,13 @@ public struct PostService: Sendable {
 
     /// Likes or unlikes the post for `userID`, idempotently; returns the state and the exact count.
     public func setLike(_ liked: Bool, post id: Int64, by userID: Int64) async throws -> (liked: Bool, likeCount: Int) {
-        let posts = self.posts
+        let posts = self.posts, notifications = self.notifications
         let state = try await database.transaction { db in
-            guard try await posts.authorID(of: id, on: db) != nil else { throw ServiceError.notFound("The post") }
+            guard let authorID = try await posts.authorID(of: id, on: db) else { throw ServiceError.notFound("The post") }
             if liked {
-                _ = try await posts.like(postID: id, userID: userID, at: .now, on: db)
+                if try await posts.like(postID: id, userID: userID, at: .now, on: db) {
+                    try await notifications.notify(authorID, .like, by: userID, post: id, on: db)
+                }
             } else {
                 _ = try await posts.unlike(postID: id, userID: userID, on: db)
             }

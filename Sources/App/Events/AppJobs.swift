@@ -6,5 +6,6 @@ extension AgoraServices {
         QueueProbeJob.register(in: registry, database: database)
         SendMailJob.register(in: registry, transport: mailTransport, retry: .default)
         AccountCodeRequestJob.register(in: registry, service: codes)
+        notifications.register(in: registry)
     }
 }

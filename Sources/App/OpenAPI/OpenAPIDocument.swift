@@ -95,6 +95,14 @@ public enum OpenAPIDocument {
                   access: .signedIn, body: "CommentRequest", success: (200, "Comment"), errors: [400, 401, 403, 404, 413, 415, 422]),
         Operation(method: "DELETE", path: "/api/comments/{id}", summary: "Delete a comment (author or admin).", tag: "comments",
                   access: .signedIn, success: (204, nil), errors: [401, 403, 404]),
+
+        Operation(method: "GET", path: "/api/notifications", summary: "The caller's notifications, newest first.",
+                  tag: "notifications", access: .signedIn,
+                  query: pageQuery + [("unread", ["type": "boolean"], "Only unread notifications when true.")],
+                  success: (200, "NotificationPage"), errors: [401, 422]),
+        Operation(method: "POST", path: "/api/notifications/read", summary: "Mark notifications read: `ids` (up to 100) or `all`.",
+                  tag: "notifications", access: .signedIn, body: "MarkReadRequest", success: (200, "UnreadCount"),
+                  errors: [400, 401, 413, 415, 422]),
     ]
 
     /// The routes the document describes, as `RouteDescription`s.

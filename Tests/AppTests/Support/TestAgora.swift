@@ -145,11 +145,11 @@ struct API: Sendable {
     }
 
     /// Follows `nextCursor` from `path` (which already has a query) to the last page; returns every item's id in order.
-    func allPageIDs(_ path: String) async throws -> [Int64] {
+    func allPageIDs(_ path: String, token: String? = nil) async throws -> [Int64] {
         var ids: [Int64] = []
         var cursor: String?
         repeat {
-            let page = try await get(path + (cursor.map { "&cursor=\($0)" } ?? ""))
+            let page = try await get(path + (cursor.map { "&cursor=\($0)" } ?? ""), token: token)
             #expect(page.status == .ok, "\(path): \(page.body)")
             ids += page.json["items"].array.compactMap { $0["id"].int64 }
             cursor = page.json["nextCursor"].string

@@ -21,6 +21,8 @@ public final class AgoraServices: Sendable {
     public let comments: CommentService
     public let notifications: NotificationService
     public let searchIndexer: SearchIndexer
+    /// Buffers post views and writes them in batches.
+    public let viewCounter: ViewCounter
     /// The durable queue: enqueue and publish here; `makeWorker` runs the jobs.
     public let queue: JobQueue
     /// Where `SendMailJob` delivers.
@@ -68,8 +70,11 @@ public final class AgoraServices: Sendable {
             refreshTokenLifetime: settings.refreshTokenLifetime, postCache: postCache, events: queue, codeService: codes)
         notifications = NotificationService(database: database, notifications: SQLNotificationRepository(), posts: postRepository)
         follows = FollowService(database: database, users: users, follows: SQLFollowRepository(), notifications: notifications)
+        viewCounter = ViewCounter(database: database, posts: postRepository, cache: postCache,
+                                  interval: settings.viewFlushInterval, logger: logger)
         posts = PostService(database: database, posts: postRepository, rules: BoardRules(categories: settings.categories),
-                            cache: postCache, searchIndexer: searchIndexer, events: queue, notifications: notifications)
+                            cache: postCache, searchIndexer: searchIndexer, events: queue, notifications: notifications,
+                            views: viewCounter)
         comments = CommentService(database: database, posts: postRepository, comments: commentRepository,
                                   postCache: postCache, notifications: notifications)
     }

@@ -16,8 +16,9 @@ public func buildApplication(services: AgoraServices, logger: Logger) -> some Ap
         router: router,
         configuration: .init(address: .hostname(settings.host, port: settings.port), serverName: "agora"),
         // Stopped in reverse order: the HTTP server first, then the workers (which still need the
-        // database to release their leases), the search indexer, and the database last.
-        services: [AgoraServicesLifecycle(services: services), services.searchIndexer]
+        // database to release their leases), the view counter's last flush, the search indexer,
+        // and the database last.
+        services: [AgoraServicesLifecycle(services: services), services.searchIndexer, services.viewCounter]
             + (settings.runWorkers ? [services.makeWorker(logger: logger)] : []),
         onServerRunning: { channel in
             let port = channel.localAddress?.port ?? settings.port

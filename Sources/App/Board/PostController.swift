@@ -34,7 +34,7 @@ struct PostController {
     }
 
     @Sendable func show(_ request: Request, context: AppRequestContext) async throws -> PostDTO {
-        PostDTO(try await posts.find(try context.id(of: "The post"), viewerID: context.identity?.userID))
+        PostDTO(try await posts.view(try context.id(of: "The post"), viewerID: context.identity?.userID))
     }
 
     @Sendable func update(_ request: Request, context: AppRequestContext) async throws -> PostDTO {

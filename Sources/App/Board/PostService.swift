@@ -13,6 +13,8 @@ public struct PostService: Sendable {
     let events: JobQueue
     /// The author hears of each new like, in the like's transaction.
     let notifications: NotificationService
+    /// Counts the reads of `GET /api/posts/{id}`.
+    let views: ViewCounter
 
     public struct Draft: Sendable {
         public var title: String?
@@ -59,6 +61,13 @@ public struct PostService: Sendable {
         post.likedByMe = nil
         cache.store(post, readAt: generation)
         post.likedByMe = likedByMe
+        return post
+    }
+
+    /// The post for a reader (as `find`), counting one view.
+    public func view(_ id: Int64, viewerID: Int64?) async throws -> PostRecord {
+        let post = try await find(id, viewerID: viewerID)
+        views.record(id)
         return post
     }
 

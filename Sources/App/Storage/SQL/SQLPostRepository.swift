@@ -87,6 +87,12 @@ struct SQLPostRepository: PostRepository {
         return true
     }
 
+    func addViews(_ views: [Int64: Int], on db: any SQLDatabase) async throws {
+        for (id, count) in views {
+            try await db.raw("UPDATE posts SET view_count = view_count + \(bind: count) WHERE id = \(bind: id)").run()
+        }
+    }
+
     func likeCount(of postID: Int64, on db: any SQLDatabase) async throws -> Int {
         try await db.raw("SELECT like_count FROM posts WHERE id = \(bind: postID)").first()?.decode(column: "like_count", as: Int.self) ?? 0
     }

@@ -1,0 +1,60 @@
+import App
+import Foundation
+import HummingbirdTesting
+import Logging
+import SQLKit
+import Testing
+
+@Suite("Post view counts")
+struct ViewCountsTests {
+    @Test("thousands of concurrent reads are counted exactly once the buffered views are flushed")
+    func concurrentReadsAreExact() async throws {
+        // A long interval: this test flushes by hand, while reads are still arriving.
+        try await withAgora(testSettings { $0.viewFlushInterval = .seconds(3600) }) { api in
+            let author = try await api.user()
+            let postID = try await api.post(by: author)
+            let reads = 4_000
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for worker in 0..<64 {
+                    group.addTask {
+                        for n in stride(from: worker, to: reads, by: 64) {
+                            let reply = try await api.get("/api/posts/\(postID)")
+                            #expect(reply.status == .ok)
+                            if n == reads / 2 { try await api.services.viewCounter.flush() }
+                        }
+                    }
+                }
+                try await group.waitForAll()
+            }
+            try await api.services.viewCounter.flush()
+            #expect(try await storedViews(of: postID, in: api.services) == reads)
+            // The cached post shows the new count; this read counts as one more.
+            #expect(try await api.get("/api/posts/\(postID)").json["viewCount"].int == reads)
+        }
+    }
+
+    @Test("a graceful stop writes the views still buffered")
+    func gracefulStopFlushes() async throws {
+        let settings = testSettings { $0.viewFlushInterval = .seconds(3600) }
+        defer { try? FileManager.default.removeItem(atPath: settings.dataDirectory) }
+        var logger = Logger(label: "agora-test")
+        logger.logLevel = .warning
+        let services = try await AgoraServices.open(settings: settings, logger: logger)
+        let postID = try await buildApplication(services: services, logger: logger).test(.router) { client in
+            let api = API(client: client, services: services)
+            let postID = try await api.post(by: try await api.user())
+            for _ in 0..<25 { #expect(try await api.get("/api/posts/\(postID)").status == .ok) }
+            return postID
+        }
+        let reopened = try await AgoraServices.open(settings: settings, logger: logger)
+        let views = try await storedViews(of: postID, in: reopened)
+        try await reopened.close()
+        #expect(views == 25)
+    }
+
+    private func storedViews(of postID: Int64, in services: AgoraServices) async throws -> Int? {
+        try await services.database.read { db in
+            try await db.raw("SELECT view_count FROM posts WHERE id = \(bind: postID)").first()?.decode(column: "view_count", as: Int.self)
+        }
+    }
+}

@@ -54,7 +54,7 @@ struct JobsCommand: AsyncParsableCommand {
             guard let state = JobState(rawValue: state) else {
                 throw ValidationError("--state must be one of \(JobState.allCases.map(\.rawValue).joined(separator: ", "))")
             }
-            let jobs = try await JobsCommand.withQueue(common) { try await $0.driver.jobs(in: state, queue: queue, limit: limit) }
+            let jobs = try await JobsCommand.withQueue(common) { try await $0.driver.jobs(in: state, queue: queue, before: nil, limit: limit) }
             if jobs.isEmpty { return print("No \(state.rawValue) jobs.") }
             for job in jobs {
                 print("\(job.id)  \(job.queue)  \(job.kind)  attempt \(job.attempt)/\(job.maxAttempts)  run at \(job.runAt.iso8601)")

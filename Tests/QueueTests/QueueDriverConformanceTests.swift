@@ -30,6 +30,20 @@ struct QueueDriverConformanceTests {
         }
     }
 
+    @Test("jobs are listed newest first, by state and queue, a page at a time", arguments: DriverKind.allCases)
+    func listing(kind: DriverKind) async throws {
+        try await withDriver(kind) { driver, _ in
+            var ids: [JobID] = []
+            for n in 0..<5 { ids.append(try await driver.insertProbe("p\(n)", queue: n % 2 == 0 ? "even" : "odd")) }
+            _ = try #require(try await driver.claimNextJobs(queue: "even", limit: 1, leaseFor: .seconds(30)).first)
+            #expect(try await driver.jobs(in: nil, queue: nil, before: nil, limit: 10).map(\.id) == ids.reversed())
+            #expect(try await driver.jobs(in: nil, queue: nil, before: ids[3], limit: 2).map(\.id) == [ids[2], ids[1]])
+            #expect(try await driver.jobs(in: .pending, queue: "even", before: nil, limit: 10).map(\.id) == [ids[4], ids[2]])
+            #expect(try await driver.jobs(in: .running, queue: nil, before: nil, limit: 10).map(\.id) == [ids[0]])
+            #expect(try await driver.jobs(in: nil, queue: "odd", before: nil, limit: 10).map(\.id) == [ids[3], ids[1]])
+        }
+    }
+
     @Test("a live unique key returns the existing job; a finished job frees its key", arguments: DriverKind.allCases)
     func uniqueness(kind: DriverKind) async throws {
         try await withDriver(kind) { driver, _ in
@@ -125,8 +139,8 @@ struct QueueDriverConformanceTests {
             #expect(try await driver.fail(secondLease, error: "boom 2", retryAt: nil))
             let dead = try #require(try await driver.job(id))
             #expect(dead.state == .dead && dead.lastError == "boom 2" && dead.errors.map(\.error) == ["boom 1", "boom 2"])
-            #expect(try await driver.jobs(in: .dead, queue: "default", limit: 10).map(\.id) == [id])
-            #expect(try await driver.jobs(in: .dead, queue: "elsewhere", limit: 10).isEmpty)
+            #expect(try await driver.jobs(in: .dead, queue: "default", before: nil, limit: 10).map(\.id) == [id])
+            #expect(try await driver.jobs(in: .dead, queue: "elsewhere", before: nil, limit: 10).isEmpty)
             #expect(try await driver.retry(id))
             let retried = try #require(try await driver.claimNextJobs(queue: "default", limit: 1, leaseFor: .seconds(30)).first)
             #expect(retried.id == id && retried.attempt == 1)

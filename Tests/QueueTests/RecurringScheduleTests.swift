@@ -57,13 +57,13 @@ struct RecurringScheduleTests {
             var firstNext = try await first.start(), secondNext = try await second.start()
             #expect(firstNext["digest"] == at("2026-11-21T10:35:00Z"))
             _ = await first.fireDue(&firstNext)
-            #expect(try await driver.jobs(in: .pending, queue: "cron", limit: 100).isEmpty)
+            #expect(try await driver.jobs(in: .pending, queue: "cron", before: nil, limit: 100).isEmpty)
 
             // The slot comes: both try, one job.
             clock.withLock { $0 = at("2026-11-21T10:35:00.400Z") }
             _ = await first.fireDue(&firstNext)
             _ = await second.fireDue(&secondNext)
-            #expect(try await driver.jobs(in: .pending, queue: "cron", limit: 100).count == 1)
+            #expect(try await driver.jobs(in: .pending, queue: "cron", before: nil, limit: 100).count == 1)
             #expect(try await driver.lastFiredSlot(schedule: "digest") == at("2026-11-21T10:35:00Z"))
 
             // Every worker down from 10:36 to 11:02: on restart, the 11:00 slot fires, once.
@@ -74,7 +74,7 @@ struct RecurringScheduleTests {
             let earliest = await restarted.fireDue(&restartedNext)
             #expect(earliest == at("2026-11-21T11:05:00Z"))
             #expect(try await driver.lastFiredSlot(schedule: "digest") == at("2026-11-21T11:00:00Z"))
-            let jobs = try await driver.jobs(in: .pending, queue: "cron", limit: 100)
+            let jobs = try await driver.jobs(in: .pending, queue: "cron", before: nil, limit: 100)
             #expect(jobs.count == 2 && jobs.allSatisfy { $0.kind == Probe.name && $0.payload == #"{"failTimes":0,"label":"digest"}"# })
             #expect(jobs.map(\.runAt).sorted() == [at("2026-11-21T10:35:00Z"), at("2026-11-21T11:00:00Z")])
         }

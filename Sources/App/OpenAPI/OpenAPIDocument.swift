@@ -13,6 +13,8 @@ public enum OpenAPIDocument {
         var query: [(String, JSONValue, String)] = []
         var body: String?
         var success: (Int, String?)
+        /// Other success answers, such as 202 beside 204.
+        var extraSuccess: [(Int, String)] = []
         var errors: [Int] = []
     }
 
@@ -103,6 +105,25 @@ public enum OpenAPIDocument {
         Operation(method: "POST", path: "/api/notifications/read", summary: "Mark notifications read: `ids` (up to 100) or `all`.",
                   tag: "notifications", access: .signedIn, body: "MarkReadRequest", success: (200, "UnreadCount"),
                   errors: [400, 401, 413, 415, 422]),
+
+        Operation(method: "GET", path: "/api/admin/queues", summary: "Every queue with its depth by state (admins).",
+                  tag: "admin", access: .signedIn, success: (200, "QueueList"), errors: [401, 403]),
+        Operation(method: "POST", path: "/api/admin/queues/{name}/pause", summary: "Stop workers claiming from a queue (admins).",
+                  tag: "admin", access: .signedIn, success: (200, "Queue"), errors: [401, 403, 404]),
+        Operation(method: "POST", path: "/api/admin/queues/{name}/resume", summary: "Let workers claim from a queue again (admins).",
+                  tag: "admin", access: .signedIn, success: (200, "Queue"), errors: [401, 403, 404]),
+        Operation(method: "GET", path: "/api/admin/jobs", summary: "Jobs newest first, by state and queue (admins).",
+                  tag: "admin", access: .signedIn,
+                  query: pageQuery + [
+                    ("state", ["type": "string", "enum": ["pending", "running", "completed", "dead", "cancelled"]], "Only jobs in this state."),
+                    ("queue", ["type": "string"], "Only jobs of this queue."),
+                  ],
+                  success: (200, "JobPage"), errors: [401, 403, 422]),
+        Operation(method: "POST", path: "/api/admin/jobs/{id}/retry", summary: "Run a dead or cancelled job again (admins).",
+                  tag: "admin", access: .signedIn, success: (200, "Job"), errors: [401, 403, 404, 409]),
+        Operation(method: "DELETE", path: "/api/admin/jobs/{id}",
+                  summary: "Delete a pending, dead or cancelled job (204), or cancel a running one (202) (admins).",
+                  tag: "admin", access: .signedIn, success: (204, nil), extraSuccess: [(202, "Job")], errors: [401, 403, 404, 409]),
     ]
 
     /// The routes the document describes, as `RouteDescription`s.
@@ -158,6 +179,10 @@ public enum OpenAPIDocument {
             parameters.append(["name": "id", "in": "path", "required": true,
                                "schema": ["type": "integer", "minimum": 1], "description": "A positive integer id."])
         }
+        if operation.path.contains("{name}") {
+            parameters.append(["name": "name", "in": "path", "required": true,
+                               "schema": ["type": "string", "minLength": 1, "maxLength": 100], "description": "A queue's name."])
+        }
         for (name, schema, description) in operation.query {
             parameters.append(["name": .string(name), "in": "query", "required": false, "schema": schema,
                                "description": .string(description)])
@@ -175,6 +200,9 @@ public enum OpenAPIDocument {
         } else {
             responses.append((String(status), ["description": "Success.", "content": ["application/json": ["schema": ["type": "object"]]]]))
         }
+        for (status, schema) in operation.extraSuccess {
+            responses.append((String(status), ["description": "Success.", "content": ["application/json": ["schema": ref(schema)]]]))
+        }
         var errors = operation.errors
         if operation.method != "GET" || operation.access == .signedIn { errors.append(405) }
         for code in Set(errors + [500]).sorted() {
@@ -191,7 +219,7 @@ public enum OpenAPIDocument {
         403: "Signed in but not allowed (`forbidden`), or a write before the email is verified (`email_not_verified`).",
         404: "No such resource (`not_found`).",
         405: "The path exists but not with this method (`method_not_allowed`, with `Allow`).",
-        409: "Conflicts with stored data (`email_taken`, `nickname_taken`).",
+        409: "Conflicts with stored data (`email_taken`, `nickname_taken`, `job_not_retryable`, `job_completed`).",
         413: "The body is larger than the limit, 1 MiB by default (`body_too_large`).",
         415: "The body is not `application/json` (`unsupported_media_type`).",
         422: "A field breaks a rule; `details` names each (`validation_failed`); a wrong or expired code (`invalid_code`, `code_expired`).",

@@ -151,8 +151,8 @@ public protocol QueueDriver: Sendable {
     /// One job, or nil.
     func job(_ id: JobID) async throws -> JobRecord?
 
-    /// Jobs in `state`, newest first, optionally of one queue.
-    func jobs(in state: JobState, queue: String?, limit: Int) async throws -> [JobRecord]
+    /// Jobs newest first, optionally only in `state` and of `queue`, with ids below `before` (a page's cursor).
+    func jobs(in state: JobState?, queue: String?, before: JobID?, limit: Int) async throws -> [JobRecord]
 
     /// Puts a dead or cancelled job back to pending, due now, with a fresh set of attempts; its
     /// error history is kept. False if it was in another state.

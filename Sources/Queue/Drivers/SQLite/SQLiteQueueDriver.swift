@@ -330,11 +330,12 @@ public final class SQLiteQueueDriver: QueueDriver {
         }
     }
 
-    public func jobs(in state: JobState, queue: String?, limit: Int) async throws -> [JobRecord] {
+    public func jobs(in state: JobState?, queue: String?, before: JobID?, limit: Int) async throws -> [JobRecord] {
         try await store.read { db in
             try await db.raw("""
                 SELECT * FROM queue_jobs
-                WHERE state = \(bind: state.rawValue) AND (\(bind: queue) IS NULL OR queue = \(bind: queue))
+                WHERE (\(bind: state?.rawValue) IS NULL OR state = \(bind: state?.rawValue))
+                  AND (\(bind: queue) IS NULL OR queue = \(bind: queue)) AND id < \(bind: before ?? .max)
                 ORDER BY id DESC LIMIT \(bind: limit)
                 """).all().map(Self.record)
         }

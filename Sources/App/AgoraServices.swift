@@ -20,6 +20,7 @@ public final class AgoraServices: Sendable {
     public let posts: PostService
     public let comments: CommentService
     public let notifications: NotificationService
+    public let exports: ExportService
     public let searchIndexer: SearchIndexer
     /// Buffers post views and writes them in batches.
     public let viewCounter: ViewCounter
@@ -75,6 +76,10 @@ public final class AgoraServices: Sendable {
         posts = PostService(database: database, posts: postRepository, rules: BoardRules(categories: settings.categories),
                             cache: postCache, searchIndexer: searchIndexer, events: queue, notifications: notifications,
                             views: viewCounter)
+        exports = ExportService(database: database, exports: SQLExportRepository(), users: users, posts: postRepository,
+                                comments: commentRepository, queue: queue,
+                                directory: URL(fileURLWithPath: settings.dataDirectory, isDirectory: true)
+                                    .appendingPathComponent("exports", isDirectory: true))
         comments = CommentService(database: database, posts: postRepository, comments: commentRepository,
                                   postCache: postCache, notifications: notifications)
     }
@@ -96,7 +101,7 @@ public final class AgoraServices: Sendable {
         let services = AgoraServices(settings: settings, database: store, queue: queue, secret: secret, accessTokens: accessTokens,
                                      hasher: PasswordHasher(cost: settings.bcryptCost),
                                      mailTransport: try settings.makeMailTransport(logger: logger), logger: logger)
-        services.registerJobs(in: queue.registry)
+        try services.registerJobs(in: queue.registry)
         try await queue.saveSubscriptions()
         return services
     }

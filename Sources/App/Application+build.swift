@@ -50,6 +50,7 @@ public func buildRouter(_ services: AgoraServices) -> (Router<AppRequestContext>
     CommentController(comments: services.comments, codes: services.codes).addRoutes(to: routes)
     NotificationController(notifications: services.notifications).addRoutes(to: routes)
     AdminController(queues: QueueAdminService(queue: services.queue)).addRoutes(to: routes)
+    ExportController(exports: services.exports).addRoutes(to: routes)
     OpenAPIController(categories: services.settings.categories).addRoutes(to: routes)
     routes.answerUnknownMethodsWith405()
     return (router, routes)

@@ -2,10 +2,11 @@ import Queue
 
 extension AgoraServices {
     /// Registers the app's jobs and topic subscriptions with their handlers.
-    func registerJobs(in registry: JobRegistry) {
+    func registerJobs(in registry: JobRegistry) throws {
         QueueProbeJob.register(in: registry, database: database)
         SendMailJob.register(in: registry, transport: mailTransport, retry: .default)
         AccountCodeRequestJob.register(in: registry, service: codes)
         notifications.register(in: registry)
+        try exports.register(in: registry)
     }
 }

@@ -11,6 +11,13 @@ public enum JSONCoding {
         return encoder
     }()
 
+    /// For files people read (data exports).
+    public static let prettyEncoder: JSONEncoder = {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.withoutEscapingSlashes, .sortedKeys, .prettyPrinted]
+        return encoder
+    }()
+
     public static let decoder = JSONDecoder()
 }
 

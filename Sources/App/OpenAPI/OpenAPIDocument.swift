@@ -15,6 +15,8 @@ public enum OpenAPIDocument {
         var success: (Int, String?)
         /// Other success answers, such as 202 beside 204.
         var extraSuccess: [(Int, String)] = []
+        /// The media type of a success body that is a file rather than JSON.
+        var fileType: String?
         var errors: [Int] = []
     }
 
@@ -106,6 +108,14 @@ public enum OpenAPIDocument {
                   tag: "notifications", access: .signedIn, body: "MarkReadRequest", success: (200, "UnreadCount"),
                   errors: [400, 401, 413, 415, 422]),
 
+        Operation(method: "POST", path: "/api/users/me/export",
+                  summary: "Start a ZIP export of the caller's profile, posts and comments (or get the one under way).",
+                  tag: "exports", access: .signedIn, success: (202, "Export"), errors: [401]),
+        Operation(method: "GET", path: "/api/exports/{id}", summary: "An export's status and progress (its owner only).",
+                  tag: "exports", access: .signedIn, success: (200, "Export"), errors: [401, 404]),
+        Operation(method: "GET", path: "/api/exports/{id}/file", summary: "The export's ZIP, once ready (its owner only).",
+                  tag: "exports", access: .signedIn, success: (200, nil), fileType: "application/zip", errors: [401, 404]),
+
         Operation(method: "GET", path: "/api/admin/queues", summary: "Every queue with its depth by state (admins).",
                   tag: "admin", access: .signedIn, success: (200, "QueueList"), errors: [401, 403]),
         Operation(method: "POST", path: "/api/admin/queues/{name}/pause", summary: "Stop workers claiming from a queue (admins).",
@@ -193,7 +203,10 @@ public enum OpenAPIDocument {
         }
         var responses: [(String, JSONValue)] = []
         let (status, schema) = operation.success
-        if let schema {
+        if let fileType = operation.fileType {
+            responses.append((String(status), ["description": "The file.",
+                                               "content": [fileType: ["schema": ["type": "string", "format": "binary"]]]]))
+        } else if let schema {
             responses.append((String(status), ["description": "Success.", "content": ["application/json": ["schema": ref(schema)]]]))
         } else if status == 204 {
             responses.append(("204", ["description": "Done; no body."]))

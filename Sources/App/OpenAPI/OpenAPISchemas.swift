@@ -103,6 +103,12 @@ enum OpenAPISchemas {
                                                              required: ["attempt", "at", "error"])]),
             ], required: ["id", "kind", "queue", "state", "payload", "priority", "attempt", "maxAttempts", "runAt", "createdAt", "errors"]),
             "JobPage": page(of: "Job"),
+            "Export": object([
+                ("exportId", id), ("status", ["type": "string", "enum": ["pending", "running", "ready", "failed"]]),
+                ("progress", ["type": "integer", "minimum": 0, "maximum": 100]), ("size", integer), ("error", string),
+                ("createdAt", timestamp), ("finishedAt", timestamp),
+                ("downloadUrl", ["type": "string", "description": "Present once the export is ready."]),
+            ], required: ["exportId", "status", "progress", "createdAt"]),
             "SignupRequest": object([("email", ["type": "string", "format": "email"]), ("password", password), ("nickname", nickname)],
                                     required: ["email", "password", "nickname"]),
             "LoginRequest": object([("email", string), ("password", string)], required: ["email", "password"]),

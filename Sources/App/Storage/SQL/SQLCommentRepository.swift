@@ -29,6 +29,17 @@ struct SQLCommentRepository: CommentRepository {
             """).all().map(Self.record)
     }
 
+    func count(authorID: Int64, on db: any SQLDatabase) async throws -> Int {
+        try await db.raw("SELECT COUNT(*) AS n FROM comments WHERE author_id = \(bind: authorID)").first()?
+            .decode(column: "n", as: Int.self) ?? 0
+    }
+
+    func list(authorID: Int64, after: Int64?, limit: Int, on db: any SQLDatabase) async throws -> [CommentRecord] {
+        try await db.raw("""
+            \(Self.select) WHERE c.author_id = \(bind: authorID) AND c.id > \(bind: after ?? 0) ORDER BY c.id ASC LIMIT \(bind: limit)
+            """).all().map(Self.record)
+    }
+
     func update(id: Int64, body: String, at time: Timestamp, on db: any SQLDatabase) async throws {
         try await db.raw("UPDATE comments SET body = \(bind: body), updated_at = \(bind: time.milliseconds) WHERE id = \(bind: id)").run()
     }

@@ -21,6 +21,7 @@ Modes:
     --auth-mechanisms LIST offer only these mechanisms (comma separated, e.g. LOGIN)
     --starttls CERT KEY    STARTTLS offered (--require-starttls: MAIL refused before it)
     --implicit-tls CERT KEY  TLS from the first byte (smtps)
+    --no-ehlo              answer EHLO with 502, as an old HELO-only server does
     --silent               accept TCP connections and never say anything (timeout tests)
 
 Runs until it is killed.
@@ -49,6 +50,7 @@ def parse_arguments():
     parser.add_argument("--starttls", nargs=2, metavar=("CERT", "KEY"))
     parser.add_argument("--require-starttls", action="store_true")
     parser.add_argument("--implicit-tls", nargs=2, metavar=("CERT", "KEY"))
+    parser.add_argument("--no-ehlo", action="store_true")
     parser.add_argument("--silent", action="store_true")
     return parser.parse_args()
 
@@ -157,6 +159,10 @@ class SilentProtocol(asyncio.Protocol):
 def smtp_factory(options):
     from aiosmtpd.smtp import SMTP
 
+    class HELOOnlySMTP(SMTP):
+        async def smtp_EHLO(self, hostname):
+            await self.push("502 5.5.1 EHLO not implemented")
+
     handler = RecordingHandler(options)
     keywords = {"hostname": "agora-test-smtp", "decode_data": False}
     if options.starttls:
@@ -170,7 +176,8 @@ def smtp_factory(options):
         if options.auth_mechanisms:
             offered = {name.strip().upper() for name in options.auth_mechanisms.split(",")}
             keywords["auth_exclude_mechanism"] = [m for m in ("PLAIN", "LOGIN") if m not in offered]
-    return lambda: SMTP(handler, **keywords)
+    server_class = HELOOnlySMTP if options.no_ehlo else SMTP
+    return lambda: server_class(handler, **keywords)
 
 
 async def serve(options):

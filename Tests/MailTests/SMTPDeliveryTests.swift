@@ -53,6 +53,14 @@ struct SMTPDeliveryTests {
         }
     }
 
+    @Test("a server that refuses EHLO gets HELO and still receives the mail")
+    func heloFallback() async throws {
+        try await SMTPTestServer.with(.init(noEHLO: true)) { server in
+            try await SMTPClient(configuration: clientConfiguration(for: server), logger: testLogger).send(testMessage())
+            #expect(try server.receivedMessages().count == 1)
+        }
+    }
+
     @Test("two sends are two connections and two messages")
     func twoSends() async throws {
         try await SMTPTestServer.with { server in

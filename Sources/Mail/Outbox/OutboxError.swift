@@ -16,6 +16,7 @@ public struct OutboxError: MailDeliveryError, Equatable, CustomStringConvertible
     /// The system's explanation.
     public var detail: String
 
+    /// An error for `operation` on `path`.
     public init(path: String, operation: String, detail: String) {
         self.path = path
         self.operation = operation

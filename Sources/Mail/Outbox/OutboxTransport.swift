@@ -17,6 +17,7 @@ import NIOPosix
 /// temporary name in the same directory, flushed to disk, then renamed over the final name. A
 /// second delivery of the same Message-ID (a retried job) replaces the file, so it leaves one.
 public struct OutboxTransport: MailTransport {
+    /// Where the `.eml` files go.
     public let directory: String
     private let logger: Logger
 

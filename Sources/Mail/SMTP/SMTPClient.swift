@@ -24,6 +24,7 @@ import NIOSSL
 /// `MailEncodingError` (permanent) before any connection is made. No error text or log line
 /// contains the password.
 public struct SMTPClient: Sendable {
+    /// The server and the rules this client delivers by.
     public let configuration: SMTPConfiguration
     private let eventLoopGroup: any EventLoopGroup
     private let logger: Logger
@@ -74,14 +75,14 @@ public struct SMTPClient: Sendable {
         let greeting = try await connection.readReply(stage: .greeting, timeout: timeout)
         try expect(greeting, 220, command: "connection greeting", stage: .greeting)
 
-        var capabilities = try await hello(on: &connection)
+        var capabilities = try await hello(on: &connection, allowingHELO: true)
         if !connection.isEncrypted {
             if capabilities.supportsStartTLS && configuration.encryption != .none {
                 let reply = try await connection.send("STARTTLS", stage: .starttls, timeout: timeout)
                 try expect(reply, 220, command: "STARTTLS", stage: .starttls)
                 try await connection.startTLS(context: makeTLSContext(stage: .starttls), host: configuration.host)
                 // RFC 3207 4.2: everything learnt before TLS is forgotten and asked again.
-                capabilities = try await hello(on: &connection)
+                capabilities = try await hello(on: &connection, allowingHELO: false)
             } else if configuration.encryption == .startTLSRequired {
                 throw SMTPSecurityError.startTLSNotOffered(server: connection.server)
             }
@@ -113,14 +114,15 @@ public struct SMTPClient: Sendable {
         try expect(accepted, 250, command: "end of DATA", stage: .data)
     }
 
-    /// EHLO, or HELO for a server that refuses EHLO with 5xx (RFC 5321 3.2).
-    private func hello(on connection: inout SMTPConnection) async throws -> SMTPCapabilities {
+    /// EHLO, or HELO for a server that refuses EHLO with 5xx (RFC 5321 3.2). After STARTTLS,
+    /// which is itself an extension, EHLO must work.
+    private func hello(on connection: inout SMTPConnection, allowingHELO: Bool) async throws -> SMTPCapabilities {
         let ehlo = "EHLO \(configuration.heloName)"
         let reply = try await connection.send(ehlo, stage: .ehlo, timeout: configuration.commandTimeout)
         if reply.code == 250 {
             return SMTPCapabilities(ehloReply: reply)
         }
-        guard reply.code >= 500, !connection.isEncrypted else {
+        guard reply.code >= 500, allowingHELO else {
             try expect(reply, 250, command: ehlo, stage: .ehlo)
             return SMTPCapabilities()
         }

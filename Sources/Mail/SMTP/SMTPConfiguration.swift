@@ -32,9 +32,12 @@ public struct SMTPConfiguration: Sendable, Hashable, CustomStringConvertible {
     public struct Credentials: Sendable, Hashable, CustomStringConvertible, CustomDebugStringConvertible,
         CustomReflectable
     {
+        /// The SASL authentication identity, usually the mailbox or account name.
         public var username: String
+        /// Sent only as AUTH PLAIN/LOGIN requires it; never printed.
         public var password: String
 
+        /// Credentials for AUTH PLAIN or AUTH LOGIN.
         public init(username: String, password: String) {
             self.username = username
             self.password = password
@@ -51,8 +54,11 @@ public struct SMTPConfiguration: Sendable, Hashable, CustomStringConvertible {
     /// The port for submission over implicit TLS (RFC 8314), the default for `smtps://`.
     public static let defaultImplicitTLSPort = 465
 
+    /// The server's host name or IP address (without brackets for IPv6).
     public var host: String
+    /// The server's TCP port.
     public var port: Int
+    /// Whether and how the connection is encrypted.
     public var encryption: Encryption
     /// Sent only when given, and only over TLS or to a loopback server (see `SMTPClient`).
     public var credentials: Credentials?

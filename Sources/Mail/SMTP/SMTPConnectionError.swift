@@ -38,8 +38,10 @@ public struct SMTPConnectionError: MailDeliveryError, Equatable, CustomStringCon
     public var server: String
     /// The stage of the conversation.
     public var stage: SMTPStage
+    /// What went wrong.
     public var reason: Reason
 
+    /// An error at `stage` with `server` (`host:port`).
     public init(server: String, stage: SMTPStage, reason: Reason) {
         self.server = server
         self.stage = stage

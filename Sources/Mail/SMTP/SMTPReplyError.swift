@@ -16,6 +16,7 @@ public struct SMTPReplyError: MailDeliveryError, Equatable, CustomStringConverti
     /// The stage of the conversation.
     public var stage: SMTPStage
 
+    /// An error for `reply` to `command`; `command` must already be free of credentials.
     public init(code: Int, enhancedCode: String? = nil, lines: [String], command: String, stage: SMTPStage) {
         self.code = code
         self.enhancedCode = enhancedCode

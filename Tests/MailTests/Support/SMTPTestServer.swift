@@ -19,6 +19,7 @@ final class SMTPTestServer: Sendable {
         var startTLS = false
         var requireStartTLS = false
         var implicitTLS = false
+        var noEHLO = false
         var silent = false
 
         static var plain: Options { Options() }
@@ -97,6 +98,7 @@ final class SMTPTestServer: Sendable {
         if let certificate, options.startTLS { arguments += ["--starttls", certificate.certificatePath, certificate.keyPath] }
         if options.requireStartTLS { arguments += ["--require-starttls"] }
         if let certificate, options.implicitTLS { arguments += ["--implicit-tls", certificate.certificatePath, certificate.keyPath] }
+        if options.noEHLO { arguments += ["--no-ehlo"] }
         if options.silent { arguments += ["--silent"] }
 
         let process = Process()

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Testing
 
 /// Whether the SMTP integration tests can run here: python3 with aiosmtpd (installed once with
@@ -22,7 +23,9 @@ enum SMTPTestEnvironment {
             return true
         case .unavailable(let reason):
             if isCI { return true }
-            print("SMTP integration tests skipped: \(reason)")
+            if !reasonPrinted.exchange(true, ordering: .relaxed) {
+                print("SMTP integration tests skipped: \(reason)")
+            }
             return false
         }
     }
@@ -33,6 +36,8 @@ enum SMTPTestEnvironment {
             throw SMTPTestServerError(description: "the SMTP test server cannot run: \(reason)")
         }
     }
+
+    private static let reasonPrinted = Atomic<Bool>(false)
 
     private enum Availability: Sendable {
         case available

@@ -22,6 +22,7 @@ Modes:
     --starttls CERT KEY    STARTTLS offered (--require-starttls: MAIL refused before it)
     --implicit-tls CERT KEY  TLS from the first byte (smtps)
     --no-ehlo              answer EHLO with 502, as an old HELO-only server does
+    --hang-up              greet, then close the connection at the first command
     --silent               accept TCP connections and never say anything (timeout tests)
 
 Runs until it is killed.
@@ -51,6 +52,7 @@ def parse_arguments():
     parser.add_argument("--require-starttls", action="store_true")
     parser.add_argument("--implicit-tls", nargs=2, metavar=("CERT", "KEY"))
     parser.add_argument("--no-ehlo", action="store_true")
+    parser.add_argument("--hang-up", action="store_true")
     parser.add_argument("--silent", action="store_true")
     return parser.parse_args()
 
@@ -156,6 +158,17 @@ class SilentProtocol(asyncio.Protocol):
         self.transport = transport
 
 
+class HangUpProtocol(asyncio.Protocol):
+    """Greets like a server, then drops the connection at the first command."""
+
+    def connection_made(self, transport):
+        self.transport = transport
+        transport.write(b"220 agora-test-smtp ready\r\n")
+
+    def data_received(self, data):
+        self.transport.close()
+
+
 def smtp_factory(options):
     from aiosmtpd.smtp import SMTP
 
@@ -184,6 +197,8 @@ async def serve(options):
     loop = asyncio.get_running_loop()
     if options.silent:
         factory = SilentProtocol
+    elif options.hang_up:
+        factory = HangUpProtocol
     else:
         factory = smtp_factory(options)
     tls = server_tls_context(*options.implicit_tls) if options.implicit_tls else None

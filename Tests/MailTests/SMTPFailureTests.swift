@@ -84,6 +84,32 @@ struct SMTPFailureTests {
         }
     }
 
+    @Test("a server that hangs up mid-conversation is a transient error naming the stage")
+    func hangUp() async throws {
+        try await SMTPTestServer.with(.init(hangUp: true)) { server in
+            let client = SMTPClient(configuration: clientConfiguration(for: server), logger: testLogger)
+            let error = try await #require(throws: SMTPConnectionError.self) { try await client.send(testMessage()) }
+            #expect(error.stage == .ehlo)
+            #expect(error.reason == .closedByServer)
+            #expect(!error.isPermanent)
+            #expect("\(error)" == "SMTP EHLO to 127.0.0.1:\(server.port) failed: the server closed the connection")
+        }
+    }
+
+    @Test("cancelling the sending task ends the wait for a reply at once")
+    func cancellation() async throws {
+        try await SMTPTestServer.with(.init(silent: true)) { server in
+            let configuration = clientConfiguration(for: server)  // a 30 s command timeout
+            let sending = Task { try await SMTPClient(configuration: configuration, logger: testLogger).send(testMessage()) }
+            try await Task.sleep(for: .milliseconds(300))
+            let clock = ContinuousClock()
+            let cancelled = clock.now
+            sending.cancel()
+            await #expect(throws: CancellationError.self) { try await sending.value }
+            #expect(clock.now - cancelled < .seconds(10))
+        }
+    }
+
     @Test("an invalid address is refused before connecting")
     func invalidAddressBeforeConnecting() async throws {
         // Nothing listens on this configuration; the error must come from validation, not the network.

@@ -22,7 +22,8 @@ import NIOSSL
 /// `SMTPConnectionError` (transient: refused, timed out, closed, TLS failure),
 /// `SMTPSecurityError` (permanent: the server cannot be used as configured), and
 /// `MailEncodingError` (permanent) before any connection is made. No error text or log line
-/// contains the password.
+/// contains the password. Cancelling the sending task closes the connection and throws
+/// `CancellationError` (opening the connection itself is bounded by the connect timeout).
 public struct SMTPClient: Sendable {
     /// The server and the rules this client delivers by.
     public let configuration: SMTPConfiguration

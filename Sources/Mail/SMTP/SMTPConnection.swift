@@ -154,6 +154,8 @@ struct SMTPConnection {
             logger.trace("smtp <", metadata: ["smtp.reply": "\(reply.code) \(reply.lines.joined(separator: " / "))"])
             unconfirmedHandshake = nil
             return reply
+        } catch is CancellationError {
+            throw CancellationError()
         } catch {
             let failure = Self.failure(error, timeout: timeout)
             if case .tlsFailed = failure, let handshakeStage = unconfirmedHandshake {
@@ -189,7 +191,6 @@ struct SMTPConnection {
         case is ReplyTimeout: .timedOut(timeout)
         case is ConnectionClosedByServer: .closedByServer
         case let violation as SMTPProtocolViolation: .protocolViolation(violation.description)
-        case is CancellationError: .cancelled
         case is NIOSSLError, is NIOSSLExtraError, is BoringSSLError: .tlsFailed(String(describing: error))
         default: .connectionLost(describe(error))
         }

@@ -18,8 +18,6 @@ public struct SMTPConnectionError: MailDeliveryError, Equatable, CustomStringCon
         case tlsFailed(String)
         /// The server's bytes are not valid SMTP replies.
         case protocolViolation(String)
-        /// The task sending the mail was cancelled.
-        case cancelled
 
         public var description: String {
             switch self {
@@ -29,7 +27,6 @@ public struct SMTPConnectionError: MailDeliveryError, Equatable, CustomStringCon
             case .connectionLost(let detail): "the connection was lost (\(detail))"
             case .tlsFailed(let detail): "TLS failed (\(detail))"
             case .protocolViolation(let detail): "the server broke the SMTP protocol (\(detail))"
-            case .cancelled: "cancelled"
             }
         }
     }

@@ -20,6 +20,7 @@ final class SMTPTestServer: Sendable {
         var requireStartTLS = false
         var implicitTLS = false
         var noEHLO = false
+        var hangUp = false
         var silent = false
 
         static var plain: Options { Options() }
@@ -99,6 +100,7 @@ final class SMTPTestServer: Sendable {
         if options.requireStartTLS { arguments += ["--require-starttls"] }
         if let certificate, options.implicitTLS { arguments += ["--implicit-tls", certificate.certificatePath, certificate.keyPath] }
         if options.noEHLO { arguments += ["--no-ehlo"] }
+        if options.hangUp { arguments += ["--hang-up"] }
         if options.silent { arguments += ["--silent"] }
 
         let process = Process()

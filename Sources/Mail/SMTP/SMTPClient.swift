@@ -36,7 +36,7 @@ public struct SMTPClient: Sendable {
         self.configuration = configuration
         self.eventLoopGroup = eventLoopGroup
         var logger = logger
-        logger[metadataKey: "smtp.server"] = "\(configuration.host):\(configuration.port)"
+        logger[metadataKey: "smtp.server"] = "\(configuration.endpoint)"
         self.logger = logger
     }
 
@@ -57,7 +57,7 @@ public struct SMTPClient: Sendable {
             try AddressSpec.validate(address)
         }
         var connection = try await SMTPConnection.open(
-            host: configuration.host, port: configuration.port,
+            host: configuration.host, port: configuration.port, endpoint: configuration.endpoint,
             tls: configuration.encryption == .implicitTLS ? try makeTLSContext(stage: .connect) : nil,
             connectTimeout: configuration.connectTimeout, group: eventLoopGroup, logger: logger)
         do {
@@ -147,7 +147,7 @@ public struct SMTPClient: Sendable {
         do {
             return try NIOSSLContext(configuration: tls)
         } catch {
-            throw SMTPConnectionError(server: "\(configuration.host):\(configuration.port)", stage: stage, reason: .tlsFailed("\(error)"))
+            throw SMTPConnectionError(server: configuration.endpoint, stage: stage, reason: .tlsFailed("\(error)"))
         }
     }
 }

@@ -139,12 +139,16 @@ public struct SMTPConfiguration: Sendable, Hashable, CustomStringConvertible {
         }
     }
 
+    /// `host:port` (`[::1]:25` for IPv6), as errors and logs name the server.
+    var endpoint: String {
+        host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)"
+    }
+
     /// The server as a URL without the password, for logs: `smtp://user@host:587 (STARTTLS when offered)`.
     public var description: String {
         let scheme = encryption == .implicitTLS ? "smtps" : "smtp"
         let user = credentials.map { "\($0.username)@" } ?? ""
-        let bracketedHost = host.contains(":") ? "[\(host)]" : host
-        return "\(scheme)://\(user)\(bracketedHost):\(port) (\(encryption))"
+        return "\(scheme)://\(user)\(endpoint) (\(encryption))"
     }
 }
 

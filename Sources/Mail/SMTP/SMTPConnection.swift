@@ -30,10 +30,9 @@ struct SMTPConnection {
     /// Opens a TCP connection, with TLS from the first byte when `tls` is given.
     /// - Throws: `SMTPConnectionError` (`connectFailed`, `timedOut`, `tlsFailed`) at stage `connect`.
     static func open(
-        host: String, port: Int, tls: NIOSSLContext?, connectTimeout: Duration,
+        host: String, port: Int, endpoint server: String, tls: NIOSSLContext?, connectTimeout: Duration,
         group: any EventLoopGroup, logger: Logger
     ) async throws -> SMTPConnection {
-        let server = host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)"
         let serverHostname = Self.serverHostname(for: host)
         let eventLoop = group.next()
         // Happy Eyeballs may open several channels and keep one, and a failed TLS handshake may

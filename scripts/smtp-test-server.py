@@ -211,7 +211,8 @@ async def serve(options):
 
 def main():
     options = parse_arguments()
-    # aiosmtpd reports a failing handler only through logging; the tests show stderr on failure.
+    # aiosmtpd reports a failing handler only through logging; the Swift tests capture stderr
+    # and show it when the server does not start.
     logging.basicConfig(stream=sys.stderr, level=os.environ.get("SMTP_TEST_LOG", "WARNING"))
     os.makedirs(options.directory, exist_ok=True)
     try:

@@ -1,0 +1,80 @@
+import Foundation
+import Synchronization
+import Testing
+
+/// Whether the SMTP integration tests can run here: python3 with aiosmtpd (installed once with
+/// pip if missing). Without it they are skipped with the reason printed, except on CI
+/// (`CI=true`), where they run and fail, so a missing install step cannot pass unnoticed.
+enum SMTPTestEnvironment {
+    /// `scripts/smtp-test-server.py`, found from this file's place in the package.
+    static let scriptPath: String = URL(fileURLWithPath: #filePath)
+        .deletingLastPathComponent()  // Support
+        .deletingLastPathComponent()  // MailTests
+        .deletingLastPathComponent()  // Tests
+        .deletingLastPathComponent()  // the package
+        .appendingPathComponent("scripts/smtp-test-server.py").path
+
+    static var isCI: Bool { ProcessInfo.processInfo.environment["CI"] == "true" }
+
+    /// True when the integration tests should run: the server works, or this is CI.
+    static func shouldRun() async -> Bool {
+        switch await availability.value {
+        case .available:
+            return true
+        case .unavailable(let reason):
+            if isCI { return true }
+            if !reasonPrinted.exchange(true, ordering: .relaxed) {
+                print("SMTP integration tests skipped: \(reason)")
+            }
+            return false
+        }
+    }
+
+    /// Throws the reason the server cannot run, so a CI run fails with it.
+    static func requireServerScript() async throws {
+        if case .unavailable(let reason) = await availability.value {
+            throw SMTPTestServerError(description: "the SMTP test server cannot run: \(reason)")
+        }
+    }
+
+    private static let reasonPrinted = Atomic<Bool>(false)
+
+    private enum Availability: Sendable {
+        case available
+        case unavailable(String)
+    }
+
+    private static let availability = Task<Availability, Never> {
+        if await python(["-c", "import aiosmtpd"]) {
+            return .available
+        }
+        _ = await python(["-m", "pip", "install", "--quiet", "--disable-pip-version-check", "aiosmtpd"])
+        if await python(["-c", "import aiosmtpd"]) {
+            return .available
+        }
+        return .unavailable("python3 cannot import aiosmtpd and `python3 -m pip install aiosmtpd` failed")
+    }
+
+    private static func python(_ arguments: [String]) async -> Bool {
+        let status = try? await BlockingWork.run {
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+            process.arguments = ["python3"] + arguments
+            process.standardOutput = FileHandle.nullDevice
+            process.standardError = FileHandle.nullDevice
+            try process.run()
+            process.waitUntilExit()
+            return process.terminationStatus
+        }
+        return status == 0
+    }
+}
+
+extension Trait where Self == ConditionTrait {
+    /// Runs the suite only where the SMTP test server can run (always on CI).
+    static var needsSMTPTestServer: Self {
+        .enabled("needs python3 with aiosmtpd (pip install aiosmtpd)") {
+            await SMTPTestEnvironment.shouldRun()
+        }
+    }
+}

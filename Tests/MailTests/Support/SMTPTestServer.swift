@@ -1,0 +1,179 @@
+import Foundation
+import Synchronization
+import Testing
+
+/// `scripts/smtp-test-server.py` (aiosmtpd) running as a subprocess on 127.0.0.1: a real SMTP
+/// server for the integration tests, which records every message it accepts.
+///
+/// Use `SMTPTestServer.with(_:_:)`: it starts the server, waits for its `LISTENING <port>`
+/// line, runs the test, and kills the server by PID afterwards, whether the test passed or threw.
+final class SMTPTestServer: Sendable {
+    /// How the server behaves; each maps to a flag of the script.
+    struct Options: Sendable {
+        var failOnce: Int?
+        var reject: Int?
+        /// `rcpt` or `data`: where `failOnce`/`reject` answer.
+        var failAt: String?
+        var auth: (user: String, password: String)?
+        var authMechanisms: [String]?
+        var startTLS = false
+        var requireStartTLS = false
+        var implicitTLS = false
+        var noEHLO = false
+        var hangUp = false
+        var silent = false
+
+        static var plain: Options { Options() }
+    }
+
+    /// The port on 127.0.0.1.
+    let port: Int
+    /// The certificate the server presents, when it speaks TLS.
+    let certificate: TestCertificate?
+    private let directory: URL
+    private let processIdentifier: Int32
+    // Foundation's Process is not Sendable; it is only touched under this lock.
+    private let process: Mutex<Process?>
+
+    private init(port: Int, certificate: TestCertificate?, directory: URL, process: Process) {
+        self.port = port
+        self.certificate = certificate
+        self.directory = directory
+        self.processIdentifier = process.processIdentifier
+        self.process = Mutex(process)
+    }
+
+    /// Starts a server with `options`, runs `body` with it, and always stops it.
+    static func with<T>(_ options: Options = .plain, _ body: (SMTPTestServer) async throws -> T) async throws -> T {
+        let server = try await start(options)
+        do {
+            let result = try await body(server)
+            await server.stop()
+            return result
+        } catch {
+            await server.stop()
+            throw error
+        }
+    }
+
+    /// The messages the server accepted, in order.
+    func receivedMessages() throws -> [ReceivedMail] {
+        let files = try FileManager.default.contentsOfDirectory(atPath: directory.appendingPathComponent("messages").path)
+            .filter { $0.hasSuffix(".json") && !$0.hasPrefix(".") }
+            .sorted()
+        let decoder = JSONDecoder()
+        decoder.keyDecodingStrategy = .convertFromSnakeCase
+        return try files.map { name in
+            let data = try Data(contentsOf: directory.appendingPathComponent("messages").appendingPathComponent(name))
+            return try decoder.decode(ReceivedMail.self, from: data)
+        }
+    }
+
+    /// Kills the server by PID and waits until it is gone.
+    func stop() async {
+        kill(processIdentifier, SIGKILL)
+        let process = self.process.withLock { process in
+            defer { process = nil }
+            return process.map(UncheckedProcess.init)
+        }
+        if let process {
+            _ = try? await BlockingWork.run { process.value.waitUntilExit() }
+        }
+        try? FileManager.default.removeItem(at: directory)
+    }
+
+    private static func start(_ options: Options) async throws -> SMTPTestServer {
+        try await SMTPTestEnvironment.requireServerScript()
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("agora-smtp-test-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        var arguments = [SMTPTestEnvironment.scriptPath, directory.appendingPathComponent("messages").path]
+        var certificate: TestCertificate?
+        if options.startTLS || options.implicitTLS {
+            certificate = try await TestCertificate.shared
+        }
+        if let code = options.failOnce { arguments += ["--fail-once", String(code)] }
+        if let code = options.reject { arguments += ["--reject", String(code)] }
+        if let stage = options.failAt { arguments += ["--fail-at", stage] }
+        if let auth = options.auth { arguments += ["--auth", "\(auth.user):\(auth.password)"] }
+        if let mechanisms = options.authMechanisms { arguments += ["--auth-mechanisms", mechanisms.joined(separator: ",")] }
+        if let certificate, options.startTLS { arguments += ["--starttls", certificate.certificatePath, certificate.keyPath] }
+        if options.requireStartTLS { arguments += ["--require-starttls"] }
+        if let certificate, options.implicitTLS { arguments += ["--implicit-tls", certificate.certificatePath, certificate.keyPath] }
+        if options.noEHLO { arguments += ["--no-ehlo"] }
+        if options.hangUp { arguments += ["--hang-up"] }
+        if options.silent { arguments += ["--silent"] }
+
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["python3"] + arguments
+        let output = Pipe()
+        process.standardOutput = output
+        let errorLog = directory.appendingPathComponent("server.log")
+        _ = FileManager.default.createFile(atPath: errorLog.path, contents: nil)
+        process.standardError = try FileHandle(forWritingTo: errorLog)
+        try process.run()
+
+        let pid = process.processIdentifier
+        let reader = output.fileHandleForReading
+        let port: Int? = try await BlockingWork.run {
+            // A watchdog: a server that has not said LISTENING in time is killed, which ends the read.
+            let started = Atomic<Bool>(false)
+            DispatchQueue.global().asyncAfter(deadline: .now() + 30) {
+                if !started.load(ordering: .acquiring) { kill(pid, SIGKILL) }
+            }
+            var pending = Data()
+            while true {
+                let chunk = reader.availableData
+                if chunk.isEmpty { return nil }
+                pending += chunk
+                if let text = String(data: pending, encoding: .utf8),
+                   let line = text.split(separator: "\n").first(where: { $0.hasPrefix("LISTENING ") }),
+                   let port = Int(line.dropFirst("LISTENING ".count)) {
+                    started.store(true, ordering: .releasing)
+                    return port
+                }
+            }
+        }
+        let server = SMTPTestServer(port: port ?? 0, certificate: certificate, directory: directory, process: process)
+        guard port != nil else {
+            let log = (try? String(contentsOf: errorLog, encoding: .utf8)) ?? ""
+            await server.stop()
+            throw SMTPTestServerError(description: "the SMTP test server did not start: \(log)")
+        }
+        return server
+    }
+}
+
+/// Lets the waiting closure carry the Process to the blocking queue; it is used there alone.
+private struct UncheckedProcess: @unchecked Sendable {
+    let value: Process
+}
+
+struct SMTPTestServerError: Error, CustomStringConvertible {
+    var description: String
+}
+
+/// One message as the test server recorded it, decoded by Python's `email` package.
+struct ReceivedMail: Decodable, Sendable {
+    struct Mailbox: Decodable, Sendable, Equatable {
+        var name: String
+        var address: String
+    }
+
+    var mailFrom: String
+    var rcptTos: [String]
+    var tls: Bool
+    var authUser: String?
+    /// The DATA bytes, base64.
+    var raw: String
+    var subject: String?
+    var fromName: String?
+    var fromAddress: String?
+    var to: [Mailbox]
+    var body: String?
+    var contentTransferEncoding: String?
+    var headerLinesMax: Int
+    var bodyLinesMax: Int
+
+    var rawBytes: [UInt8] { Array(Data(base64Encoded: raw) ?? Data()) }
+}

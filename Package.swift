@@ -127,10 +127,16 @@ let package = Package(
                 .product(name: "MetricsTestKit", package: "swift-metrics"),
             ]
         ),
+        // The real SMTP server of the mail tests (aiosmtpd in a subprocess), shared by MailTests and AppTests.
+        .target(
+            name: "SMTPTestSupport",
+            path: "Tests/SMTPTestSupport"
+        ),
         .testTarget(
             name: "MailTests",
             dependencies: [
                 "Mail",
+                "SMTPTestSupport",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -142,6 +148,8 @@ let package = Package(
                 "Storage",
                 // The command-line tests run the real executable, so `swift test` must build it.
                 "agora",
+                "Mail",
+                "SMTPTestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "ZIPFoundation", package: "ZIPFoundation"),
             ]

@@ -1,3 +1,4 @@
+import SMTPTestSupport
 import Foundation
 import Mail
 import Testing

@@ -45,6 +45,8 @@ public struct AppSettings: Sendable {
     public var requireVerifiedEmail: Bool = true
     /// `smtp://user:pass@host:port` or `smtps://…`; nil writes mail into `<data dir>/outbox` instead.
     public var smtpURL: String?
+    /// A PEM file of certificates to trust for the SMTP server's TLS (a private CA); nil trusts the system's roots.
+    public var smtpCAFile: String?
     /// The sender of Agora's mail.
     public var mailFrom: MailAddress = MailAddress("no-reply@agora.local", name: "Agora")
     /// How often buffered post views are written to the database.
@@ -98,6 +100,7 @@ public struct AppSettings: Sendable {
         sqliteReaders = max(1, config.int(forKey: "sqlite.readers", default: defaults.sqliteReaders))
         requireVerifiedEmail = config.bool(forKey: "require.verified.email", default: defaults.requireVerifiedEmail)
         smtpURL = config.string(forKey: "smtp.url", isSecret: true).flatMap { $0.isEmpty ? nil : $0 }
+        smtpCAFile = config.string(forKey: "smtp.ca.file").flatMap { $0.isEmpty ? nil : $0 }
         mailFrom = config.string(forKey: "mail.from").flatMap(Self.mailbox) ?? defaults.mailFrom
         viewFlushInterval = .milliseconds(max(10, config.int(forKey: "view.flush.millis", default: 1_000)))
         runWorkers = config.bool(forKey: "workers", default: defaults.runWorkers)

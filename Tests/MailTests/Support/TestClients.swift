@@ -1,3 +1,4 @@
+import SMTPTestSupport
 import Logging
 import Mail
 

@@ -1,23 +1,21 @@
 import Foundation
 import Synchronization
-import Testing
 
 /// Whether the SMTP integration tests can run here: python3 with aiosmtpd (installed once with
 /// pip if missing). Without it they are skipped with the reason printed, except on CI
 /// (`CI=true`), where they run and fail, so a missing install step cannot pass unnoticed.
-enum SMTPTestEnvironment {
+public enum SMTPTestEnvironment {
     /// `scripts/smtp-test-server.py`, found from this file's place in the package.
-    static let scriptPath: String = URL(fileURLWithPath: #filePath)
-        .deletingLastPathComponent()  // Support
-        .deletingLastPathComponent()  // MailTests
+    public static let scriptPath: String = URL(fileURLWithPath: #filePath)
+        .deletingLastPathComponent()  // SMTPTestSupport
         .deletingLastPathComponent()  // Tests
         .deletingLastPathComponent()  // the package
         .appendingPathComponent("scripts/smtp-test-server.py").path
 
-    static var isCI: Bool { ProcessInfo.processInfo.environment["CI"] == "true" }
+    public static var isCI: Bool { ProcessInfo.processInfo.environment["CI"] == "true" }
 
     /// True when the integration tests should run: the server works, or this is CI.
-    static func shouldRun() async -> Bool {
+    public static func shouldRun() async -> Bool {
         switch await availability.value {
         case .available:
             return true
@@ -31,7 +29,7 @@ enum SMTPTestEnvironment {
     }
 
     /// Throws the reason the server cannot run, so a CI run fails with it.
-    static func requireServerScript() async throws {
+    public static func requireServerScript() async throws {
         if case .unavailable(let reason) = await availability.value {
             throw SMTPTestServerError(description: "the SMTP test server cannot run: \(reason)")
         }
@@ -67,14 +65,5 @@ enum SMTPTestEnvironment {
             return process.terminationStatus
         }
         return status == 0
-    }
-}
-
-extension Trait where Self == ConditionTrait {
-    /// Runs the suite only where the SMTP test server can run (always on CI).
-    static var needsSMTPTestServer: Self {
-        .enabled("needs python3 with aiosmtpd (pip install aiosmtpd)") {
-            await SMTPTestEnvironment.shouldRun()
-        }
     }
 }

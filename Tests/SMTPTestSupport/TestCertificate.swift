@@ -2,12 +2,12 @@ import Foundation
 
 /// A self-signed certificate for `localhost` and 127.0.0.1, made once per test run with the
 /// `openssl` command line tool; the test server presents it, and the client trusts it as its root.
-struct TestCertificate: Sendable {
-    let certificatePath: String
-    let keyPath: String
+public struct TestCertificate: Sendable {
+    public let certificatePath: String
+    public let keyPath: String
 
     /// The run's certificate, generated on first use.
-    static var shared: TestCertificate {
+    public static var shared: TestCertificate {
         get async throws { try await generation.value }
     }
 

@@ -1,35 +1,50 @@
 import Foundation
 import Synchronization
-import Testing
 
 /// `scripts/smtp-test-server.py` (aiosmtpd) running as a subprocess on 127.0.0.1: a real SMTP
 /// server for the integration tests, which records every message it accepts.
 ///
 /// Use `SMTPTestServer.with(_:_:)`: it starts the server, waits for its `LISTENING <port>`
 /// line, runs the test, and kills the server by PID afterwards, whether the test passed or threw.
-final class SMTPTestServer: Sendable {
+public final class SMTPTestServer: Sendable {
     /// How the server behaves; each maps to a flag of the script.
-    struct Options: Sendable {
-        var failOnce: Int?
-        var reject: Int?
+    public struct Options: Sendable {
+        public var failOnce: Int?
+        public var reject: Int?
         /// `rcpt` or `data`: where `failOnce`/`reject` answer.
-        var failAt: String?
-        var auth: (user: String, password: String)?
-        var authMechanisms: [String]?
-        var startTLS = false
-        var requireStartTLS = false
-        var implicitTLS = false
-        var noEHLO = false
-        var hangUp = false
-        var silent = false
+        public var failAt: String?
+        public var auth: (user: String, password: String)?
+        public var authMechanisms: [String]?
+        public var startTLS = false
+        public var requireStartTLS = false
+        public var implicitTLS = false
+        public var noEHLO = false
+        public var hangUp = false
+        public var silent = false
 
-        static var plain: Options { Options() }
+        public static var plain: Options { Options() }
+
+        public init(failOnce: Int? = nil, reject: Int? = nil, failAt: String? = nil, auth: (user: String, password: String)? = nil,
+                    authMechanisms: [String]? = nil, startTLS: Bool = false, requireStartTLS: Bool = false, implicitTLS: Bool = false,
+                    noEHLO: Bool = false, hangUp: Bool = false, silent: Bool = false) {
+            self.failOnce = failOnce
+            self.reject = reject
+            self.failAt = failAt
+            self.auth = auth
+            self.authMechanisms = authMechanisms
+            self.startTLS = startTLS
+            self.requireStartTLS = requireStartTLS
+            self.implicitTLS = implicitTLS
+            self.noEHLO = noEHLO
+            self.hangUp = hangUp
+            self.silent = silent
+        }
     }
 
     /// The port on 127.0.0.1.
-    let port: Int
+    public let port: Int
     /// The certificate the server presents, when it speaks TLS.
-    let certificate: TestCertificate?
+    public let certificate: TestCertificate?
     private let directory: URL
     private let processIdentifier: Int32
     // Foundation's Process is not Sendable; it is only touched under this lock.
@@ -44,7 +59,7 @@ final class SMTPTestServer: Sendable {
     }
 
     /// Starts a server with `options`, runs `body` with it, and always stops it.
-    static func with<T>(_ options: Options = .plain, _ body: (SMTPTestServer) async throws -> T) async throws -> T {
+    public static func with<T>(_ options: Options = .plain, _ body: (SMTPTestServer) async throws -> T) async throws -> T {
         let server = try await start(options)
         do {
             let result = try await body(server)
@@ -57,7 +72,7 @@ final class SMTPTestServer: Sendable {
     }
 
     /// The messages the server accepted, in order.
-    func receivedMessages() throws -> [ReceivedMail] {
+    public func receivedMessages() throws -> [ReceivedMail] {
         let files = try FileManager.default.contentsOfDirectory(atPath: directory.appendingPathComponent("messages").path)
             .filter { $0.hasSuffix(".json") && !$0.hasPrefix(".") }
             .sorted()
@@ -70,7 +85,7 @@ final class SMTPTestServer: Sendable {
     }
 
     /// Kills the server by PID and waits until it is gone.
-    func stop() async {
+    public func stop() async {
         kill(processIdentifier, SIGKILL)
         let process = self.process.withLock { process in
             defer { process = nil }
@@ -149,31 +164,36 @@ private struct UncheckedProcess: @unchecked Sendable {
     let value: Process
 }
 
-struct SMTPTestServerError: Error, CustomStringConvertible {
-    var description: String
+public struct SMTPTestServerError: Error, CustomStringConvertible {
+    public var description: String
 }
 
 /// One message as the test server recorded it, decoded by Python's `email` package.
-struct ReceivedMail: Decodable, Sendable {
-    struct Mailbox: Decodable, Sendable, Equatable {
-        var name: String
-        var address: String
+public struct ReceivedMail: Decodable, Sendable {
+    public struct Mailbox: Decodable, Sendable, Equatable {
+        public var name: String
+        public var address: String
+
+        public init(name: String, address: String) {
+            self.name = name
+            self.address = address
+        }
     }
 
-    var mailFrom: String
-    var rcptTos: [String]
-    var tls: Bool
-    var authUser: String?
+    public var mailFrom: String
+    public var rcptTos: [String]
+    public var tls: Bool
+    public var authUser: String?
     /// The DATA bytes, base64.
-    var raw: String
-    var subject: String?
-    var fromName: String?
-    var fromAddress: String?
-    var to: [Mailbox]
-    var body: String?
-    var contentTransferEncoding: String?
-    var headerLinesMax: Int
-    var bodyLinesMax: Int
+    public var raw: String
+    public var subject: String?
+    public var fromName: String?
+    public var fromAddress: String?
+    public var to: [Mailbox]
+    public var body: String?
+    public var contentTransferEncoding: String?
+    public var headerLinesMax: Int
+    public var bodyLinesMax: Int
 
-    var rawBytes: [UInt8] { Array(Data(base64Encoded: raw) ?? Data()) }
+    public var rawBytes: [UInt8] { Array(Data(base64Encoded: raw) ?? Data()) }
 }

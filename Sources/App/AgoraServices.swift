@@ -15,6 +15,7 @@ public final class AgoraServices: Sendable {
     public let follows: FollowService
     public let posts: PostService
     public let comments: CommentService
+    public let uploads: UploadService
     public let searchIndexer: SearchIndexer
     /// The durable queue: enqueue and publish here; `makeWorker` runs the jobs.
     public let queue: JobQueue
@@ -38,6 +39,7 @@ public final class AgoraServices: Sendable {
         let textSearch = SQLitePostTextSearch()
         let postRepository = SQLPostRepository(textSearch: textSearch)
         let commentRepository = SQLCommentRepository()
+        let uploadRepository = SQLUploadRepository()
         repositories = Repositories(users: users, posts: postRepository, comments: commentRepository)
         searchIndexer = SearchIndexer(database: database, search: textSearch, logger: logger)
         let postCache = PostCache(capacity: settings.postCacheEntries)
@@ -53,6 +55,14 @@ public final class AgoraServices: Sendable {
                             cache: postCache, searchIndexer: searchIndexer, events: queue)
         comments = CommentService(database: database, posts: postRepository, comments: commentRepository,
                                   postCache: postCache)
+        uploads = UploadService(database: database, uploads: uploadRepository,
+                                files: UploadFiles(directory: Self.uploadsDirectory(in: settings)), queue: queue,
+                                maxBytes: settings.maxUploadBytes)
+    }
+
+    /// Where uploaded files are kept: `<data dir>/uploads`.
+    static func uploadsDirectory(in settings: AppSettings) -> String {
+        URL(fileURLWithPath: settings.dataDirectory, isDirectory: true).appendingPathComponent("uploads", isDirectory: true).path
     }
 
     /// Creates the data directory, opens the database, applies pending migrations (the app's and
@@ -61,6 +71,7 @@ public final class AgoraServices: Sendable {
     public static func open(settings: AppSettings, logger: Logger) async throws -> AgoraServices {
         let directory = URL(fileURLWithPath: settings.dataDirectory, isDirectory: true)
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(atPath: uploadsDirectory(in: settings), withIntermediateDirectories: true)
         let store = try await SQLiteStore.open(
             path: directory.appendingPathComponent("agora.sqlite").path, readers: settings.sqliteReaders, logger: logger)
         try await Migrator.agora(for: store.engine).migrate(store, logger: logger)

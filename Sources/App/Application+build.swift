@@ -47,6 +47,7 @@ public func buildRouter(_ services: AgoraServices) -> (Router<AppRequestContext>
     UserController(accounts: services.accounts, follows: services.follows).addRoutes(to: routes)
     PostController(posts: services.posts).addRoutes(to: routes)
     CommentController(comments: services.comments).addRoutes(to: routes)
+    UploadController(uploads: services.uploads).addRoutes(to: routes)
     OpenAPIController(categories: services.settings.categories).addRoutes(to: routes)
     routes.answerUnknownMethodsWith405()
     return (router, routes)

@@ -13,6 +13,8 @@ public enum ServiceError: Error, Sendable, Equatable {
     case conflict(code: String, message: String)
     /// Too many attempts; retry after the given number of seconds.
     case rateLimited(retryAfterSeconds: Int)
+    /// A request body is larger than the limit.
+    case tooLarge(limitBytes: Int)
 
     static func invalid(_ field: String, _ problem: String) -> ServiceError {
         .validation([FieldProblem(field: field, problem: problem)])

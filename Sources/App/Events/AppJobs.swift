@@ -7,5 +7,6 @@ extension AgoraServices {
     /// the next issues register here too.
     func registerJobs(in registry: JobRegistry) {
         QueueProbeJob.register(in: registry, database: database)
+        ProcessUploadJob.register(in: registry, uploads: uploads)
     }
 }

@@ -91,6 +91,8 @@ extension APIError {
             self = APIError(.conflict, code: code, message: message)
         case .rateLimited(let seconds):
             self = .tooManyRequests(retryAfterSeconds: seconds)
+        case .tooLarge(let limit):
+            self = APIError(.contentTooLarge, code: "body_too_large", message: "The body is larger than \(limit) bytes.")
         }
     }
 }

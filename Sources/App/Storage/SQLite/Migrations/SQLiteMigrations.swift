@@ -6,6 +6,7 @@ enum SQLiteMigrations {
         CreateAccounts(),
         CreateBoard(),
         CreateQueueProbe(),
+        CreateUploads(),
     ]
 }
 

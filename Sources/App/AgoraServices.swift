@@ -51,7 +51,8 @@ public final class AgoraServices: Sendable {
                                           window: settings.loginFailureWindow),
             refreshTokenLifetime: settings.refreshTokenLifetime, postCache: postCache, events: queue)
         follows = FollowService(database: database, users: users, follows: SQLFollowRepository())
-        posts = PostService(database: database, posts: postRepository, rules: BoardRules(categories: settings.categories),
+        posts = PostService(database: database, posts: postRepository, uploads: uploadRepository,
+                            rules: BoardRules(categories: settings.categories),
                             cache: postCache, searchIndexer: searchIndexer, events: queue)
         comments = CommentService(database: database, posts: postRepository, comments: commentRepository,
                                   postCache: postCache)

@@ -329,6 +329,120 @@ struct UploadsTests {
             expectError(reply: try await api.download("/uploads/-1"), .notFound, "not_found")
         }
     }
+
+    // MARK: Attachments
+
+    @Test("a post shows its attachments in order in every response; PATCH replaces the list")
+    func attachments() async throws {
+        try await withAgora { api in
+            let alice = try await api.user()
+            let png = try await api.readyUpload(SampleMedia.png(width: 30, height: 20), by: alice)
+            let pdf = try await api.readyUpload(SampleMedia.pdf, by: alice)
+            let gif = try await api.readyUpload(SampleMedia.gif(width: 1, height: 2), by: alice)
+
+            let created = try await api.post("/api/posts", ["title": "t", "body": "b", "tags": ["x"], "attachments": [pdf, png]],
+                                             token: alice.accessToken)
+            #expect(created.status == .created, "\(created.body)")
+            let postID = try #require(created.json["id"].int64)
+            let attachments = created.json["attachments"].array
+            #expect(attachments.compactMap { $0["id"].int64 } == [pdf, png])
+            #expect(attachments[0]["contentType"].string == "application/pdf")
+            #expect(attachments[0]["size"].int == SampleMedia.pdf.count)
+            #expect(attachments[0]["width"].isNull)
+            #expect(attachments[0]["url"].string == "/uploads/\(pdf)")
+            #expect(attachments[1]["contentType"].string == "image/png")
+            #expect(attachments[1]["width"].int == 30)
+            #expect(attachments[1]["height"].int == 20)
+
+            let other = try await api.post(by: alice, tags: ["x"])
+            let shown = try await api.get("/api/posts/\(postID)")
+            #expect(shown.json["attachments"].array.compactMap { $0["id"].int64 } == [pdf, png])
+            let list = try await api.get("/api/posts")
+            #expect(list.json["items"].array.map { $0["attachments"].array.compactMap { $0["id"].int64 } } == [[], [pdf, png]])
+            let related = try await api.get("/api/posts/\(other)/related")
+            #expect(related.json["items"][0]["attachments"].array.compactMap { $0["id"].int64 } == [pdf, png])
+
+            let edited = try await api.patch("/api/posts/\(postID)", ["attachments": [gif, pdf, png]], token: alice.accessToken)
+            #expect(edited.json["attachments"].array.compactMap { $0["id"].int64 } == [gif, pdf, png])
+            #expect(try await api.get("/api/posts/\(postID)").json["attachments"].array.compactMap { $0["id"].int64 } == [gif, pdf, png])
+            // A PATCH without `attachments` keeps them; an empty list removes them.
+            let retitled = try await api.patch("/api/posts/\(postID)", ["title": "new"], token: alice.accessToken)
+            #expect(retitled.json["attachments"].array.count == 3)
+            let cleared = try await api.patch("/api/posts/\(postID)", ["attachments": []], token: alice.accessToken)
+            #expect(cleared.json["attachments"].array.isEmpty)
+            #expect(try await api.get("/api/posts/\(postID)").json["attachments"].array.isEmpty)
+            // The uploads stay, and can be attached again, even to two posts.
+            let second = try await api.post("/api/posts", ["title": "t", "body": "b", "attachments": [png]], token: alice.accessToken)
+            #expect(second.status == .created)
+            let third = try await api.post("/api/posts", ["title": "t", "body": "b", "attachments": [png]], token: alice.accessToken)
+            #expect(third.status == .created)
+        }
+    }
+
+    @Test("another user's upload, a rejected or processing one, an unknown id, duplicates and more than 10 are refused with 422")
+    func attachmentRules() async throws {
+        try await withAgora { api in
+            let alice = try await api.user()
+            let bob = try await api.user()
+            let mine = try await api.readyUpload(by: alice)
+            let bobs = try await api.readyUpload(by: bob)
+            let (rejected, _) = try await api.processedUpload(SampleMedia.text, by: alice)
+            let postID = try await api.post(by: alice)
+            func refused(_ attachments: [Any], sourceLocation: SourceLocation = #_sourceLocation) async throws {
+                for reply in [
+                    try await api.post("/api/posts", ["title": "t", "body": "b", "attachments": attachments], token: alice.accessToken),
+                    try await api.patch("/api/posts/\(postID)", ["attachments": attachments], token: alice.accessToken),
+                ] {
+                    expectError(reply, .unprocessableContent, "validation_failed", sourceLocation: sourceLocation)
+                    #expect(reply.json["error"]["details"][0]["field"].string == "attachments", sourceLocation: sourceLocation)
+                }
+            }
+            try await refused([bobs])
+            try await refused([mine, rejected])
+            try await refused([999_999])
+            try await refused([0])
+            try await refused([mine, mine])
+            try await refused(Array(repeating: mine, count: 11))
+            // Nothing was attached or created by the refused requests.
+            #expect(try await api.get("/api/posts/\(postID)").json["attachments"].array.isEmpty)
+            #expect(try await api.get("/api/posts").json["items"].array.count == 1)
+            // A wrong type is a 400 like any other field.
+            let wrongType = try await api.post("/api/posts", ["title": "t", "body": "b", "attachments": ["one"]], token: alice.accessToken)
+            expectError(wrongType, .badRequest, "invalid_body")
+        }
+    }
+
+    @Test("ten ready uploads may be attached; an upload still processing may not")
+    func attachmentLimitAndProcessing() async throws {
+        try await withAgora { api in
+            let alice = try await api.user()
+            var ids: [Int64] = []
+            for width in 1...10 { ids.append(try await api.readyUpload(SampleMedia.gif(width: width, height: 1), by: alice)) }
+            let post = try await api.post("/api/posts", ["title": "t", "body": "b", "attachments": ids], token: alice.accessToken)
+            #expect(post.json["attachments"].array.compactMap { $0["id"].int64 } == ids)
+        }
+        try await withAgora(testSettings { $0.runWorkers = false }) { api in
+            let alice = try await api.user()
+            let processing = try #require(try await api.upload(SampleMedia.pdf, token: alice.accessToken).json["id"].int64)
+            let reply = try await api.post("/api/posts", ["title": "t", "body": "b", "attachments": [processing]], token: alice.accessToken)
+            expectError(reply, .unprocessableContent, "validation_failed")
+        }
+    }
+
+    @Test("an admin editing someone's post may attach only that author's uploads")
+    func adminAttachesAuthorsUploads() async throws {
+        try await withAgora { api in
+            let alice = try await api.user()
+            let admin = try await api.admin()
+            let alices = try await api.readyUpload(by: alice)
+            let admins = try await api.readyUpload(by: admin)
+            let postID = try await api.post(by: alice)
+            expectError(try await api.patch("/api/posts/\(postID)", ["attachments": [admins]], token: admin.accessToken),
+                        .unprocessableContent, "validation_failed")
+            let edited = try await api.patch("/api/posts/\(postID)", ["attachments": [alices]], token: admin.accessToken)
+            #expect(edited.json["attachments"][0]["id"].int64 == alices)
+        }
+    }
 }
 
 /// `expectError` for a reply whose body was read as bytes.

@@ -32,6 +32,8 @@ enum OpenAPISchemas {
                                    "pattern": #"^[^\u0000-\u001f\u007f-\u009f]*$"#,
                                    "description": "Any script, no control characters; trimmed, then 2–30 characters; unique ignoring case."]
         let password: JSONValue = ["type": "string", "minLength": 8, "maxLength": 256]
+        let attachments: JSONValue = ["type": "array", "maxItems": 10, "uniqueItems": true, "items": id,
+                                      "description": "Ids of the author's ready uploads, in order; on an edit, the new list."]
         return [
             "Error": object([("error", object([
                 ("code", ["type": "string", "description": "snake_case, stable"]),
@@ -65,9 +67,16 @@ enum OpenAPISchemas {
                 ("category", string), ("tags", ["type": "array", "items": string]), ("likeCount", integer),
                 ("commentCount", integer), ("viewCount", integer),
                 ("likedByMe", ["type": "boolean", "description": "Present when the caller is signed in."]),
+                ("attachments", ["type": "array", "maxItems": 10, "items": OpenAPIDocument.ref("Attachment")]),
                 ("createdAt", timestamp), ("updatedAt", timestamp),
             ], required: ["id", "author", "title", "body", "category", "tags", "likeCount", "commentCount", "viewCount",
-                          "createdAt", "updatedAt"]),
+                          "attachments", "createdAt", "updatedAt"]),
+            "Attachment": object([
+                ("id", id), ("contentType", string), ("size", integer),
+                ("width", ["type": "integer", "description": "Images only."]),
+                ("height", ["type": "integer", "description": "Images only."]),
+                ("url", ["type": "string", "description": "`/uploads/{id}`, public."]),
+            ], required: ["id", "contentType", "size", "url"]),
             "UploadStatus": ["type": "string", "enum": ["processing", "ready", "rejected"]],
             "UploadAccepted": object([("id", id), ("status", OpenAPIDocument.ref("UploadStatus"))], required: ["id", "status"]),
             "Upload": object([
@@ -97,9 +106,11 @@ enum OpenAPISchemas {
                                             ("bio", ["type": "string", "maxLength": 500, "pattern": #"^[^\u0000]*$"#])]),
             "ChangePasswordRequest": object([("currentPassword", string), ("newPassword", password)],
                                             required: ["currentPassword", "newPassword"]),
-            "PostRequest": object([("title", title), ("body", postBody), ("category", category), ("tags", tags)],
+            "PostRequest": object([("title", title), ("body", postBody), ("category", category), ("tags", tags),
+                                   ("attachments", attachments)],
                                   required: ["title", "body"]),
-            "PostPatchRequest": object([("title", title), ("body", postBody), ("category", category), ("tags", tags)]),
+            "PostPatchRequest": object([("title", title), ("body", postBody), ("category", category), ("tags", tags),
+                                        ("attachments", attachments)]),
             "CommentRequest": object([("body", commentBody)], required: ["body"]),
         ]
     }

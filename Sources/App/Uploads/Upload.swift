@@ -35,3 +35,14 @@ public struct NewUpload: Sendable {
     public var createdAt: Timestamp
 }
 
+/// A ready upload as a post shows it; it is served publicly at `/uploads/{id}`.
+public struct Attachment: Sendable, Equatable {
+    public var id: Int64
+    public var contentType: String
+    public var size: Int64
+    public var width: Int?
+    public var height: Int?
+
+    /// The public address of the file.
+    public var url: String { "/uploads/\(id)" }
+}

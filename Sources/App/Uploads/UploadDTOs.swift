@@ -34,3 +34,34 @@ struct UploadAcceptedDTO: Encodable, Sendable, ResponseEncodable {
     var status: UploadStatus
 }
 
+/// A post's attachment as sent to clients.
+struct AttachmentDTO: Encodable, Sendable {
+    var id: Int64
+    var contentType: String
+    var size: Int64
+    var width: Int?
+    var height: Int?
+    var url: String
+
+    init(_ attachment: Attachment) {
+        id = attachment.id
+        contentType = attachment.contentType
+        size = attachment.size
+        width = attachment.width
+        height = attachment.height
+        url = attachment.url
+    }
+}
+
+extension AttachmentDTO: JSONWritable {
+    func write(to json: inout JSONWriter) {
+        json.object { json in
+            json.key("contentType"); json.value(contentType)
+            if let height { json.key("height"); json.value(height) }
+            json.key("id"); json.value(id)
+            json.key("size"); json.value(size)
+            json.key("url"); json.value(url)
+            if let width { json.key("width"); json.value(width) }
+        }
+    }
+}

@@ -1,7 +1,7 @@
 import SQLKit
 import Storage
 
-/// Storage of uploads: their rows and the inspection's outcome.
+/// Storage of uploads: their rows, the inspection's outcome, and which are ready to attach.
 public protocol UploadRepository: Sendable {
     /// Stores a new upload as `processing` and returns it.
     func insert(_ upload: NewUpload, on db: any SQLDatabase) async throws -> UploadRecord
@@ -12,4 +12,6 @@ public protocol UploadRepository: Sendable {
                    on db: any SQLDatabase) async throws -> Bool
     /// Marks a processing upload rejected with `reason`; false when it was not processing any more.
     func markRejected(id: Int64, reason: String, sha256: String?, at: Timestamp, on db: any SQLDatabase) async throws -> Bool
+    /// Those of `ids` that are ready uploads of `userID`, as attachments, in no particular order.
+    func readyUploads(ids: [Int64], ownedBy userID: Int64, on db: any SQLDatabase) async throws -> [Attachment]
 }

@@ -136,5 +136,18 @@ public struct UploadService: Sendable {
         return (sha256, verdict)
     }
 
+    /// Throws a 422 on `attachments` unless each of `ids` is a ready upload of `authorID`. Runs in
+    /// the caller's transaction, the one that writes the post.
+    static func requireAttachable(_ ids: [Int64], by authorID: Int64, uploads: any UploadRepository,
+                                  on db: any SQLDatabase) async throws {
+        guard !ids.isEmpty else { return }
+        let found = Set(try await uploads.readyUploads(ids: ids, ownedBy: authorID, on: db).map(\.id))
+        let refused = ids.filter { !found.contains($0) }
+        guard refused.isEmpty else {
+            throw ServiceError.invalid("attachments", "must be ready uploads of the post's author; these are not: "
+                                       + refused.map(String.init).joined(separator: ", "))
+        }
+    }
+
     private static let emptyBody = ServiceError.invalid("body", "must not be empty")
 }

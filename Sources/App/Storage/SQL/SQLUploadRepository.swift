@@ -42,6 +42,23 @@ struct SQLUploadRepository: UploadRepository {
             """).all().isEmpty
     }
 
+    func readyUploads(ids: [Int64], ownedBy userID: Int64, on db: any SQLDatabase) async throws -> [Attachment] {
+        guard !ids.isEmpty else { return [] }
+        return try await db.raw("""
+            SELECT id, content_type, size, width, height FROM uploads
+            WHERE id IN (\(binds: ids)) AND user_id = \(bind: userID) AND status = \(bind: UploadStatus.ready.rawValue)
+            """).all().map(Self.attachment)
+    }
+
+    /// An attachment from a row with `id`, `content_type`, `size`, `width` and `height`.
+    static func attachment(_ row: any SQLRow) throws -> Attachment {
+        Attachment(id: try row.decode(column: "id", as: Int64.self),
+                   contentType: try row.decode(column: "content_type", as: String.self),
+                   size: try row.decode(column: "size", as: Int64.self),
+                   width: try row.decode(column: "width", as: Int?.self),
+                   height: try row.decode(column: "height", as: Int?.self))
+    }
+
     private static func record(_ row: any SQLRow) throws -> UploadRecord {
         let status = try row.decode(column: "status", as: String.self)
         guard let status = UploadStatus(rawValue: status) else { throw StorageInvariant("unknown upload status \(status)") }

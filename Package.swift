@@ -99,6 +99,9 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "DequeModule", package: "swift-collections"),
+                // Asynchronous file I/O for uploads (Hummingbird's FileIO is built on it).
+                .product(name: "_NIOFileSystem", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
             ]
         ),
         // A bare Hummingbird server: the same-run reference for the HTTP benchmarks (scripts/bench-http.sh).

@@ -21,6 +21,7 @@ public final class AgoraServices: Sendable {
     public let comments: CommentService
     public let notifications: NotificationService
     public let exports: ExportService
+    public let uploads: UploadService
     public let searchIndexer: SearchIndexer
     /// Buffers post views and writes them in batches.
     public let viewCounter: ViewCounter
@@ -49,6 +50,7 @@ public final class AgoraServices: Sendable {
         let textSearch = SQLitePostTextSearch()
         let postRepository = SQLPostRepository(textSearch: textSearch)
         let commentRepository = SQLCommentRepository()
+        let uploadRepository = SQLUploadRepository()
         repositories = Repositories(users: users, posts: postRepository, comments: commentRepository)
         searchIndexer = SearchIndexer(database: database, search: textSearch, logger: logger)
         let postCache = PostCache(capacity: settings.postCacheEntries)
@@ -73,15 +75,23 @@ public final class AgoraServices: Sendable {
         follows = FollowService(database: database, users: users, follows: SQLFollowRepository(), notifications: notifications)
         viewCounter = ViewCounter(database: database, posts: postRepository, cache: postCache,
                                   interval: settings.viewFlushInterval, logger: logger)
-        posts = PostService(database: database, posts: postRepository, rules: BoardRules(categories: settings.categories),
-                            cache: postCache, searchIndexer: searchIndexer, events: queue, notifications: notifications,
-                            views: viewCounter)
+        posts = PostService(database: database, posts: postRepository, uploads: uploadRepository,
+                            rules: BoardRules(categories: settings.categories), cache: postCache, searchIndexer: searchIndexer,
+                            events: queue, notifications: notifications, views: viewCounter)
         exports = ExportService(database: database, exports: SQLExportRepository(), users: users, posts: postRepository,
                                 comments: commentRepository, queue: queue,
                                 directory: URL(fileURLWithPath: settings.dataDirectory, isDirectory: true)
                                     .appendingPathComponent("exports", isDirectory: true))
         comments = CommentService(database: database, posts: postRepository, comments: commentRepository,
                                   postCache: postCache, notifications: notifications)
+        uploads = UploadService(database: database, uploads: uploadRepository,
+                                files: UploadFiles(directory: Self.uploadsDirectory(in: settings)), queue: queue,
+                                maxBytes: settings.maxUploadBytes)
+    }
+
+    /// Where uploaded files are kept: `<data dir>/uploads`.
+    static func uploadsDirectory(in settings: AppSettings) -> String {
+        URL(fileURLWithPath: settings.dataDirectory, isDirectory: true).appendingPathComponent("uploads", isDirectory: true).path
     }
 
     /// Creates the data directory, opens the database, applies pending migrations (the app's and
@@ -90,6 +100,7 @@ public final class AgoraServices: Sendable {
     public static func open(settings: AppSettings, logger: Logger) async throws -> AgoraServices {
         let directory = URL(fileURLWithPath: settings.dataDirectory, isDirectory: true)
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(atPath: uploadsDirectory(in: settings), withIntermediateDirectories: true)
         let store = try await SQLiteStore.open(
             path: directory.appendingPathComponent("agora.sqlite").path, readers: settings.sqliteReaders, logger: logger)
         try await Migrator.agora(for: store.engine).migrate(store, logger: logger)

@@ -17,6 +17,8 @@ public enum ServiceError: Error, Sendable, Equatable {
     case rejected(code: String, message: String)
     /// The caller must verify their email address before writing.
     case emailNotVerified
+    /// A request body is larger than the limit.
+    case tooLarge(limitBytes: Int)
 
     static func invalid(_ field: String, _ problem: String) -> ServiceError {
         .validation([FieldProblem(field: field, problem: problem)])

@@ -38,6 +38,8 @@ struct EmailVerificationTests {
             expectError(try await api.post("/api/posts/\(postID)/comments", ["body": "hi"], token: user.accessToken), .forbidden, "email_not_verified")
             expectError(try await api.put("/api/posts/\(postID)/like", token: user.accessToken), .forbidden, "email_not_verified")
             expectError(try await api.put("/api/users/\(author.id)/follow", token: user.accessToken), .forbidden, "email_not_verified")
+            expectError(try await api.request(.post, "/api/uploads", raw: "GIF89a", contentType: "image/gif", token: user.accessToken),
+                        .forbidden, "email_not_verified")
         }
     }
 

@@ -30,6 +30,18 @@ struct JSONWriterTests {
         #expect(writerJSON(last) == (try foundationJSON(last)))
     }
 
+    @Test("a post with attachments, images with dimensions and a PDF without")
+    func postWithAttachments() throws {
+        var record = PostRecord(id: 1, authorID: 2, authorNickname: "a", title: "t", body: "b", category: "general", tags: [],
+                                likeCount: 0, commentCount: 0, viewCount: 0, createdAt: Timestamp(milliseconds: 0),
+                                updatedAt: Timestamp(milliseconds: 0), likedByMe: nil)
+        record.attachments = [Attachment(id: 9, contentType: "image/png", size: 1234, width: 640, height: 480),
+                              Attachment(id: 3, contentType: "application/pdf", size: 5, width: nil, height: nil)]
+        let dto = PostDTO(record)
+        #expect(writerJSON(dto) == (try foundationJSON(dto)))
+        #expect(writerJSON(dto).contains(#""attachments":[{"contentType":"image/png","height":480,"id":9,"size":1234,"url":"/uploads/9","width":640},{"contentType":"application/pdf","id":3,"size":5,"url":"/uploads/3"}]"#))
+    }
+
     @Test("timestamps format as ISO-8601 UTC with exact milliseconds (Foundation's formatter rounds 999 down to 998)",
           arguments: [
             (0, "1970-01-01T00:00:00.000Z"), (999, "1970-01-01T00:00:00.999Z"),

@@ -13,6 +13,7 @@ struct PostDTO: Encodable, Sendable, ResponseEncodable {
     var commentCount: Int
     var viewCount: Int
     var likedByMe: Bool?
+    var attachments: [AttachmentDTO]
     var createdAt: Timestamp
     var updatedAt: Timestamp
 
@@ -27,6 +28,7 @@ struct PostDTO: Encodable, Sendable, ResponseEncodable {
         commentCount = post.commentCount
         viewCount = post.viewCount
         likedByMe = post.likedByMe
+        attachments = post.attachments.map(AttachmentDTO.init)
         createdAt = post.createdAt
         updatedAt = post.updatedAt
     }
@@ -35,6 +37,7 @@ struct PostDTO: Encodable, Sendable, ResponseEncodable {
 extension PostDTO: JSONWritable {
     func write(to json: inout JSONWriter) {
         json.object { json in
+            json.key("attachments"); json.array(attachments) { json, attachment in attachment.write(to: &json) }
             json.key("author")
             author.write(to: &json)
             json.key("body"); json.value(body)

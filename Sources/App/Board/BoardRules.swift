@@ -7,6 +7,7 @@ struct BoardRules {
     static let commentLength = 1...5_000
     static let maxTags = 10
     static let tagLength = 1...30
+    static let maxAttachments = 10
 
     /// The categories a post may name; the first is the default.
     let categories: [String]
@@ -60,6 +61,22 @@ struct BoardRules {
             problems.append(FieldProblem(field: "tags", problem: "must have at most \(maxTags) tags"))
         }
         return tags
+    }
+
+    /// At most 10 distinct positive upload ids, in the order given. (Whether each is a ready
+    /// upload of the author is checked against storage, in `UploadService.requireAttachable`.)
+    static func attachments(_ raw: [Int64]?, problems: inout [FieldProblem]) -> [Int64]? {
+        guard let raw else { return nil }
+        if raw.count > maxAttachments {
+            problems.append(FieldProblem(field: "attachments", problem: "must have at most \(maxAttachments) uploads"))
+        } else if Set(raw).count != raw.count {
+            problems.append(FieldProblem(field: "attachments", problem: "must not name an upload twice"))
+        } else if raw.contains(where: { $0 <= 0 }) {
+            problems.append(FieldProblem(field: "attachments", problem: "must be upload ids"))
+        } else {
+            return raw
+        }
+        return nil
     }
 
     static func normalizedTag(_ tag: String) -> String {

@@ -16,6 +16,8 @@ public struct PostRecord: Sendable, Equatable {
     public var updatedAt: Timestamp
     /// Whether the viewer likes it; nil when nobody is signed in.
     public var likedByMe: Bool?
+    /// Ready uploads of the author shown with the post, in order.
+    public var attachments: [Attachment] = []
 }
 
 /// A post about to be stored; the author always comes from the caller's token.
@@ -26,6 +28,8 @@ public struct NewPost: Sendable {
     public var category: String
     public var tags: [String]
     public var createdAt: Timestamp
+    /// Ids of ready uploads of the author, in order (checked by the service).
+    public var attachments: [Int64] = []
 }
 
 /// Changes to a post; nil fields stay as they are.
@@ -34,6 +38,8 @@ public struct PostChanges: Sendable {
     public var body: String?
     public var category: String?
     public var tags: [String]?
+    /// The new list of attachments, replacing the old one (checked by the service).
+    public var attachments: [Int64]?
 }
 
 /// Which posts a list shows; every filter is optional and they combine with AND.

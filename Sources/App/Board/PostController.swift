@@ -5,7 +5,13 @@ struct PostController {
     let posts: PostService
     let codes: AccountCodeService
 
-    struct PostBody: Decodable { var title: String?; var body: String?; var category: String?; var tags: [String]? }
+    struct PostBody: Decodable {
+        var title: String?
+        var body: String?
+        var category: String?
+        var tags: [String]?
+        var attachments: [Int64]?
+    }
 
     func addRoutes(to routes: RouteTable) {
         let group = routes.group("/api/posts")
@@ -91,5 +97,5 @@ struct PostController {
 }
 
 extension PostController.PostBody {
-    var draft: PostService.Draft { PostService.Draft(title: title, body: body, category: category, tags: tags) }
+    var draft: PostService.Draft { PostService.Draft(title: title, body: body, category: category, tags: tags, attachments: attachments) }
 }

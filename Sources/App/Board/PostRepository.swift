@@ -1,9 +1,9 @@
 import SQLKit
 import Storage
 
-/// Storage of posts, their tags and their likes.
+/// Storage of posts, their tags, attachments and likes. Every post returned carries its attachments.
 public protocol PostRepository: Sendable {
-    /// Stores the post with its tags and returns it as stored.
+    /// Stores the post with its tags and attachments and returns it as stored.
     func insert(_ post: NewPost, on db: any SQLDatabase) async throws -> PostRecord
     /// The post, with `likedByMe` filled in when `viewerID` is given.
     func find(id: Int64, viewerID: Int64?, on db: any SQLDatabase) async throws -> PostRecord?
@@ -13,6 +13,7 @@ public protocol PostRepository: Sendable {
     func authorID(of id: Int64, on db: any SQLDatabase) async throws -> Int64?
     /// Posts matching `filter`, newest first, with ids below `before`.
     func list(_ filter: PostFilter, before: Int64?, limit: Int, viewerID: Int64?, on db: any SQLDatabase) async throws -> [PostRecord]
+    /// Applies the present fields of `changes`; `attachments` replaces the whole list.
     func update(id: Int64, changes: PostChanges, at: Timestamp, on db: any SQLDatabase) async throws
     func delete(id: Int64, on db: any SQLDatabase) async throws
     /// Adds a like; returns false when `userID` already liked it. The count stays exact.

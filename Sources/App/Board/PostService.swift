@@ -6,6 +6,8 @@ import Storage
 public struct PostService: Sendable {
     let database: any Database
     let posts: any PostRepository
+    /// Where attachments are checked: ready uploads of the post's author.
+    let uploads: any UploadRepository
     let rules: BoardRules
     let cache: PostCache
     let searchIndexer: SearchIndexer
@@ -21,6 +23,8 @@ public struct PostService: Sendable {
         public var body: String?
         public var category: String?
         public var tags: [String]?
+        /// Upload ids, in order; on an edit, the new list.
+        public var attachments: [Int64]?
     }
 
     /// Stores a new post by `authorID` and returns it.
@@ -30,12 +34,15 @@ public struct PostService: Sendable {
         let body = BoardRules.text(draft.body, field: "body", length: BoardRules.bodyLength, required: true, problems: &problems)
         let category = rules.category(draft.category, required: true, problems: &problems)
         let tags = BoardRules.tags(draft.tags, problems: &problems) ?? []
+        let attachments = BoardRules.attachments(draft.attachments, problems: &problems) ?? []
         guard problems.isEmpty, let title, let body, let category else { throw ServiceError.validation(problems) }
         let posts = self.posts
+        let uploads = self.uploads
         let events = self.events
         var post = try await database.transaction { db in
+            try await UploadService.requireAttachable(attachments, by: authorID, uploads: uploads, on: db)
             let post = try await posts.insert(NewPost(authorID: authorID, title: title, body: body, category: category,
-                                                      tags: tags, createdAt: .now), on: db)
+                                                      tags: tags, createdAt: .now, attachments: attachments), on: db)
             try await events.publish(PostCreated(postId: post.id, authorId: authorID), in: db)
             return post
         }
@@ -85,11 +92,17 @@ public struct PostService: Sendable {
             title: BoardRules.text(draft.title, field: "title", length: BoardRules.titleLength, required: false, problems: &problems),
             body: BoardRules.text(draft.body, field: "body", length: BoardRules.bodyLength, required: false, problems: &problems),
             category: rules.category(draft.category, required: false, problems: &problems),
-            tags: BoardRules.tags(draft.tags, problems: &problems))
+            tags: BoardRules.tags(draft.tags, problems: &problems),
+            attachments: BoardRules.attachments(draft.attachments, problems: &problems))
         if !problems.isEmpty { throw ServiceError.validation(problems) }
         let posts = self.posts
+        let uploads = self.uploads
         try await database.transaction { db in
-            try await Self.authorize(identity, onPost: id, posts: posts, on: db)
+            let authorID = try await Self.authorize(identity, onPost: id, posts: posts, on: db)
+            if let attachments = changes.attachments {
+                // An admin editing someone's post may attach only that author's uploads.
+                try await UploadService.requireAttachable(attachments, by: authorID, uploads: uploads, on: db)
+            }
             try await posts.update(id: id, changes: changes, at: .now, on: db)
         }
         cache.invalidate(id)
@@ -133,8 +146,11 @@ public struct PostService: Sendable {
         }
     }
 
-    static func authorize(_ identity: Identity, onPost id: Int64, posts: any PostRepository, on db: any SQLDatabase) async throws {
+    /// Checks that `identity` may change post `id` and returns the post's author.
+    @discardableResult
+    static func authorize(_ identity: Identity, onPost id: Int64, posts: any PostRepository, on db: any SQLDatabase) async throws -> Int64 {
         guard let authorID = try await posts.authorID(of: id, on: db) else { throw ServiceError.notFound("The post") }
         guard identity.mayModify(ownedBy: authorID) else { throw ServiceError.forbidden }
+        return authorID
     }
 }

@@ -8,5 +8,6 @@ extension AgoraServices {
         AccountCodeRequestJob.register(in: registry, service: codes)
         notifications.register(in: registry)
         try exports.register(in: registry)
+        ProcessUploadJob.register(in: registry, uploads: uploads)
     }
 }

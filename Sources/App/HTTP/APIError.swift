@@ -96,6 +96,8 @@ extension APIError {
         case .emailNotVerified:
             self = APIError(.forbidden, code: "email_not_verified",
                             message: "Verify your email address first: enter the code we mailed you.")
+        case .tooLarge(let limit):
+            self = APIError(.contentTooLarge, code: "body_too_large", message: "The body is larger than \(limit) bytes.")
         }
     }
 }

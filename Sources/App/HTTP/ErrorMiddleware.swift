@@ -1,6 +1,7 @@
 import Hummingbird
 import Logging
 import NIOCore
+import NIOHTTP1
 import Storage
 
 /// Turns every error a handler throws into the API's one error shape.
@@ -30,6 +31,9 @@ struct ErrorMiddleware: RouterMiddleware {
             return apiError(for: error)
         case is NIOTooManyBytesError:
             return APIError(.contentTooLarge, code: "body_too_large", message: "The body is too large.")
+        case is HTTPParserError:
+            // The client broke off or garbled the body it was streaming (an upload cut short).
+            return APIError(.badRequest, code: "bad_request", message: "The request is malformed or ended early.")
         case let error as DecodingError:
             return AgoraJSONDecoder.apiError(for: error)
         case let error as DatabaseUnavailable:

@@ -11,14 +11,29 @@ public enum OpenAPIDocument {
         var tag: String
         var access: Access = .anyone
         var query: [(String, JSONValue, String)] = []
+        /// Request headers the operation reads, as (name, schema, description).
+        var headers: [(String, JSONValue, String)] = []
         var body: String?
+        /// The body is a file's raw bytes (of any type) instead of JSON.
+        var binaryBody = false
         var success: (Int, String?)
         /// Other success answers, such as 202 beside 204.
         var extraSuccess: [(Int, String)] = []
         /// The media type of a success body that is a file rather than JSON.
         var fileType: String?
+        /// The success is a file's bytes, with 206 for a byte range and 304 for a matching ETag.
+        var fileResponse = false
         var errors: [Int] = []
+        /// Set where the path alone would repeat another operation's id.
+        var operationID: String?
     }
+
+    static let fileRequestHeaders: [(String, JSONValue, String)] = [
+        ("Range", ["type": "string", "pattern": #"^bytes="#],
+         "One byte range: `bytes=a-b`, `bytes=a-` or `bytes=-n` (the last n bytes). Several ranges get the whole file."),
+        ("If-None-Match", ["type": "string"], "ETags the client holds; a match answers 304."),
+        ("If-Range", ["type": "string"], "Serve `Range` only while the ETag is still this one; otherwise the whole file."),
+    ]
 
     static let pageQuery: [(String, JSONValue, String)] = [
         ("limit", ["type": "integer", "minimum": 1, "maximum": 100, "default": 20], "Items per page, 1–100."),
@@ -134,6 +149,15 @@ public enum OpenAPIDocument {
         Operation(method: "DELETE", path: "/api/admin/jobs/{id}",
                   summary: "Delete a pending, dead or cancelled job (204), or cancel a running one (202) (admins).",
                   tag: "admin", access: .signedIn, success: (204, nil), extraSuccess: [(202, "Job")], errors: [401, 403, 404, 409]),
+
+        Operation(method: "POST", path: "/api/uploads",
+                  summary: "Upload a file (PNG, JPEG, GIF, WebP or PDF, detected from its bytes); inspected in the background.",
+                  tag: "uploads", access: .signedIn, binaryBody: true, success: (201, "UploadAccepted"), errors: [400, 401, 413, 422]),
+        Operation(method: "GET", path: "/api/uploads/{id}", summary: "One of the caller's uploads: status, type, size, hash, dimensions.",
+                  tag: "uploads", access: .signedIn, success: (200, "Upload"), errors: [401, 404]),
+        Operation(method: "GET", path: "/uploads/{id}", summary: "The file of a ready upload (public), with ETag and byte ranges.",
+                  tag: "uploads", headers: fileRequestHeaders, success: (200, nil), fileResponse: true, errors: [404, 416],
+                  operationID: "getUploadFileById"),
     ]
 
     /// The routes the document describes, as `RouteDescription`s.
@@ -159,7 +183,7 @@ public enum OpenAPIDocument {
                 "title": "Agora API",
                 "version": "1.0.0",
                 "description": """
-                    Accounts and a board (posts, comments, likes, follows). JSON with camelCase keys; timestamps are \
+                    Accounts, a board (posts, comments, likes, follows) and uploads. JSON with camelCase keys; timestamps are \
                     ISO-8601 UTC; ids are integers. Lists are `{items, nextCursor}` with keyset pagination. Every error \
                     is `{"error": {"code", "message", "details"?}}`; a path id that is not a positive integer names \
                     nothing and answers 404.
@@ -197,13 +221,26 @@ public enum OpenAPIDocument {
             parameters.append(["name": .string(name), "in": "query", "required": false, "schema": schema,
                                "description": .string(description)])
         }
+        for (name, schema, description) in operation.headers {
+            parameters.append(["name": .string(name), "in": "header", "required": false, "schema": schema,
+                               "description": .string(description)])
+        }
         if !parameters.isEmpty { fields.append(("parameters", .array(parameters))) }
         if let body = operation.body {
             fields.append(("requestBody", ["required": true, "content": ["application/json": ["schema": ref(body)]]]))
         }
+        if operation.binaryBody {
+            fields.append(("requestBody", [
+                "required": true,
+                "description": "The file's bytes. Any `Content-Type` is accepted: the type is detected from the content.",
+                "content": ["application/octet-stream": ["schema": ["type": "string", "contentMediaType": "application/octet-stream"]]],
+            ]))
+        }
         var responses: [(String, JSONValue)] = []
         let (status, schema) = operation.success
-        if let fileType = operation.fileType {
+        if operation.fileResponse {
+            responses += fileResponses
+        } else if let fileType = operation.fileType {
             responses.append((String(status), ["description": "The file.",
                                                "content": [fileType: ["schema": ["type": "string", "format": "binary"]]]]))
         } else if let schema {
@@ -226,15 +263,34 @@ public enum OpenAPIDocument {
         return .object(fields)
     }
 
+    /// 200, 206 and 304 of a file download.
+    static let fileResponses: [(String, JSONValue)] = {
+        let bytes: JSONValue = ["*/*": ["schema": ["type": "string", "contentMediaType": "application/octet-stream"]]]
+        let header: (String) -> JSONValue = { description in ["description": .string(description), "schema": ["type": "string"]] }
+        let common: [(String, JSONValue)] = [
+            ("ETag", header("The SHA-256 of the file in quotes; the file never changes.")),
+            ("Accept-Ranges", header("`bytes`.")),
+            ("Cache-Control", header("`public, max-age=31536000, immutable`.")),
+        ]
+        return [
+            ("200", ["description": "The whole file, typed as detected; PDFs with `Content-Disposition: attachment`.",
+                     "headers": .object(common), "content": bytes]),
+            ("206", ["description": "The requested byte range.",
+                     "headers": .object(common + [("Content-Range", header("`bytes a-b/size`."))]), "content": bytes]),
+            ("304", ["description": "Not modified: `If-None-Match` names the file's ETag.", "headers": .object(common)]),
+        ]
+    }()
+
     static let errorDescriptions: [Int: String] = [
-        400: "Malformed JSON or a field of the wrong type (`malformed_json`, `invalid_body`).",
+        400: "Malformed JSON or a field of the wrong type (`malformed_json`, `invalid_body`); a malformed request (`bad_request`).",
         401: "No, an invalid or an expired token (`unauthorized`, `invalid_token`).",
         403: "Signed in but not allowed (`forbidden`), or a write before the email is verified (`email_not_verified`).",
         404: "No such resource (`not_found`).",
         405: "The path exists but not with this method (`method_not_allowed`, with `Allow`).",
         409: "Conflicts with stored data (`email_taken`, `nickname_taken`, `job_not_retryable`, `job_completed`).",
-        413: "The body is larger than the limit, 1 MiB by default (`body_too_large`).",
+        413: "The body is larger than the limit: 1 MiB for JSON, 20 MiB for uploads by default (`body_too_large`).",
         415: "The body is not `application/json` (`unsupported_media_type`).",
+        416: "The range asks for no byte of the file (`range_not_satisfiable`, with `Content-Range: bytes */size`).",
         422: "A field breaks a rule; `details` names each (`validation_failed`); a wrong or expired code (`invalid_code`, `code_expired`).",
         429: "Too many failed attempts; see `Retry-After` (`rate_limited`).",
         500: "A fault on the server (`internal_error`); never caused by client input.",
@@ -242,6 +298,7 @@ public enum OpenAPIDocument {
     ]
 
     private static func operationID(_ operation: Operation) -> String {
+        if let operationID = operation.operationID { return operationID }
         let words = operation.path.split(separator: "/").filter { $0 != "api" }.map { part in
             part.hasPrefix("{") ? "ById" : part.replacingOccurrences(of: ".", with: "_").capitalized
         }

@@ -33,6 +33,8 @@ enum OpenAPISchemas {
                                    "description": "Any script, no control characters; trimmed, then 2–30 characters; unique ignoring case."]
         let password: JSONValue = ["type": "string", "minLength": 8, "maxLength": 256]
         let code: JSONValue = ["type": "string", "pattern": "^[0-9]{6}$", "description": "The 6-digit code from the mail."]
+        let attachments: JSONValue = ["type": "array", "maxItems": 10, "uniqueItems": true, "items": id,
+                                      "description": "Ids of the author's ready uploads, in order; on an edit, the new list."]
         return [
             "Error": object([("error", object([
                 ("code", ["type": "string", "description": "snake_case, stable"]),
@@ -67,9 +69,30 @@ enum OpenAPISchemas {
                 ("category", string), ("tags", ["type": "array", "items": string]), ("likeCount", integer),
                 ("commentCount", integer), ("viewCount", integer),
                 ("likedByMe", ["type": "boolean", "description": "Present when the caller is signed in."]),
+                ("attachments", ["type": "array", "maxItems": 10, "items": OpenAPIDocument.ref("Attachment")]),
                 ("createdAt", timestamp), ("updatedAt", timestamp),
             ], required: ["id", "author", "title", "body", "category", "tags", "likeCount", "commentCount", "viewCount",
-                          "createdAt", "updatedAt"]),
+                          "attachments", "createdAt", "updatedAt"]),
+            "Attachment": object([
+                ("id", id), ("contentType", string), ("size", integer),
+                ("width", ["type": "integer", "description": "Images only."]),
+                ("height", ["type": "integer", "description": "Images only."]),
+                ("url", ["type": "string", "description": "`/uploads/{id}`, public."]),
+            ], required: ["id", "contentType", "size", "url"]),
+            "UploadStatus": ["type": "string", "enum": ["processing", "ready", "rejected"]],
+            "UploadAccepted": object([("id", id), ("status", OpenAPIDocument.ref("UploadStatus"))], required: ["id", "status"]),
+            "Upload": object([
+                ("id", id), ("status", OpenAPIDocument.ref("UploadStatus")),
+                ("contentType", ["type": "string", "enum": ["image/png", "image/jpeg", "image/gif", "image/webp", "application/pdf"],
+                                 "description": "Detected from the content; present once ready."]),
+                ("size", integer),
+                ("sha256", ["type": "string", "pattern": "^[0-9a-f]{64}$", "description": "Present once inspected."]),
+                ("width", ["type": "integer", "description": "Ready images only."]),
+                ("height", ["type": "integer", "description": "Ready images only."]),
+                ("reason", ["type": "string", "description": "Why the upload was rejected."]),
+                ("createdAt", timestamp),
+                ("url", ["type": "string", "description": "`/uploads/{id}` once ready."]),
+            ], required: ["id", "status", "size", "createdAt"]),
             "PostPage": page(of: "Post"),
             "PostList": object([("items", ["type": "array", "maxItems": 5, "items": OpenAPIDocument.ref("Post")])], required: ["items"]),
             "Comment": object([
@@ -117,9 +140,11 @@ enum OpenAPISchemas {
                                             ("bio", ["type": "string", "maxLength": 500, "pattern": #"^[^\u0000]*$"#])]),
             "ChangePasswordRequest": object([("currentPassword", string), ("newPassword", password)],
                                             required: ["currentPassword", "newPassword"]),
-            "PostRequest": object([("title", title), ("body", postBody), ("category", category), ("tags", tags)],
+            "PostRequest": object([("title", title), ("body", postBody), ("category", category), ("tags", tags),
+                                   ("attachments", attachments)],
                                   required: ["title", "body"]),
-            "PostPatchRequest": object([("title", title), ("body", postBody), ("category", category), ("tags", tags)]),
+            "PostPatchRequest": object([("title", title), ("body", postBody), ("category", category), ("tags", tags),
+                                        ("attachments", attachments)]),
             "CommentRequest": object([("body", commentBody)], required: ["body"]),
             "VerifyEmailRequest": object([("email", ["type": "string", "format": "email"]), ("code", code)], required: ["email", "code"]),
             "EmailRequest": object([("email", ["type": "string", "format": "email"])], required: ["email"]),

@@ -38,6 +38,8 @@ public struct AppSettings: Sendable {
     public var categories: [String] = ["general"]
     /// Largest JSON request body accepted, in bytes.
     public var maxJSONBodyBytes: Int = 1 << 20
+    /// Largest upload accepted (`POST /api/uploads`), in bytes.
+    public var maxUploadBytes: Int = 20 << 20
     /// Origins allowed by CORS; empty means same origin only (CORS off).
     public var corsAllowedOrigins: [String] = []
 
@@ -95,6 +97,7 @@ public struct AppSettings: Sendable {
         trustForwardedFor = config.bool(forKey: "trust.forwarded.for", default: false)
         categories = Self.list(config.string(forKey: "categories")) ?? defaults.categories
         maxJSONBodyBytes = config.int(forKey: "max.json.body.bytes", default: defaults.maxJSONBodyBytes)
+        maxUploadBytes = max(1, config.int(forKey: "upload.max.bytes", default: defaults.maxUploadBytes))
         corsAllowedOrigins = Self.list(config.string(forKey: "cors.origins")) ?? []
         postCacheEntries = max(0, config.int(forKey: "post.cache.entries", default: defaults.postCacheEntries))
         sqliteReaders = max(1, config.int(forKey: "sqlite.readers", default: defaults.sqliteReaders))

@@ -4,7 +4,8 @@ import Storage
 
 /// `PostRepository` over SQLKit. Only text search differs between engines; it comes in as a
 /// `PostTextSearch`. The `post_tags` rows that tag filters and related posts use are kept equal
-/// to the `tags` column by the schema (triggers), so a post is written in one statement.
+/// to the `tags` column by the schema (triggers), so a post is written in one statement. Its
+/// attachments are rows of `post_attachments`, read for a whole page of posts in one query.
 struct SQLPostRepository: PostRepository {
     let textSearch: any PostTextSearch
 
@@ -24,15 +25,20 @@ struct SQLPostRepository: PostRepository {
         guard let row, let nickname = try row.decode(column: "author_nickname", as: String?.self) else {
             throw StorageInvariant("INSERT … RETURNING gave no row or no author")
         }
-        return PostRecord(id: try row.decode(column: "id", as: Int64.self), authorID: post.authorID, authorNickname: nickname, title: post.title, body: post.body,
-                          category: post.category, tags: post.tags, likeCount: 0, commentCount: 0, viewCount: 0,
-                          createdAt: post.createdAt, updatedAt: post.createdAt, likedByMe: nil)
+        let record = PostRecord(id: try row.decode(column: "id", as: Int64.self), authorID: post.authorID, authorNickname: nickname, title: post.title, body: post.body,
+                                category: post.category, tags: post.tags, likeCount: 0, commentCount: 0, viewCount: 0,
+                                createdAt: post.createdAt, updatedAt: post.createdAt, likedByMe: nil)
+        guard !post.attachments.isEmpty else { return record }
+        try await replaceAttachments(of: record.id, with: post.attachments, on: db)
+        return try await withAttachments([record], on: db)[0]
     }
 
     func find(id: Int64, viewerID: Int64?, on db: any SQLDatabase) async throws -> PostRecord? {
-        try await db.raw("""
+        let post = try await db.raw("""
             SELECT \(Self.columns)\(Self.likedByMe(viewerID)) FROM posts p JOIN users u ON u.id = p.author_id WHERE p.id = \(bind: id)
             """).first().map { try Self.record($0, viewerID: viewerID) }
+        guard let post else { return nil }
+        return try await withAttachments([post], on: db)[0]
     }
 
     func authorID(of id: Int64, on db: any SQLDatabase) async throws -> Int64? {
@@ -49,7 +55,7 @@ struct SQLPostRepository: PostRepository {
         if let tag = filter.tag { sql += " AND EXISTS (SELECT 1 FROM post_tags t WHERE t.post_id = p.id AND t.tag = \(bind: tag))" }
         if let text = filter.text { sql += " AND " + textSearch.predicate(matching: text) }
         sql += " ORDER BY p.id DESC LIMIT \(bind: limit)"
-        return try await db.raw(sql).all().map { try Self.record($0, viewerID: viewerID) }
+        return try await withAttachments(try await db.raw(sql).all().map { try Self.record($0, viewerID: viewerID) }, on: db)
     }
 
     func update(id: Int64, changes: PostChanges, at time: Timestamp, on db: any SQLDatabase) async throws {
@@ -62,6 +68,9 @@ struct SQLPostRepository: PostRepository {
             assignments.append("tag_count = \(bind: tags.count)")
         }
         try await db.raw("UPDATE posts SET \(assignments.joined(separator: ", ")) WHERE id = \(bind: id)").run()
+        if let attachments = changes.attachments {
+            try await replaceAttachments(of: id, with: attachments, on: db)
+        }
     }
 
     func delete(id: Int64, on db: any SQLDatabase) async throws {
@@ -103,7 +112,7 @@ struct SQLPostRepository: PostRepository {
 
     func related(to id: Int64, limit: Int, viewerID: Int64?, on db: any SQLDatabase) async throws -> [PostRecord] {
         // Jaccard similarity |A ∩ B| / |A ∪ B| with |A ∪ B| = |A| + |B| - |A ∩ B|.
-        try await db.raw("""
+        let posts = try await db.raw("""
             SELECT \(Self.columns)\(Self.likedByMe(viewerID))
             FROM (SELECT o.post_id, COUNT(*) AS shared
                   FROM post_tags t JOIN post_tags o ON o.tag = t.tag AND o.post_id <> t.post_id
@@ -115,6 +124,37 @@ struct SQLPostRepository: PostRepository {
             ORDER BY (s.shared * 1.0) / (a.tag_count + p.tag_count - s.shared) DESC, p.id DESC
             LIMIT \(bind: limit)
             """).all().map { try Self.record($0, viewerID: viewerID) }
+        return try await withAttachments(posts, on: db)
+    }
+
+    /// `posts` with their attachments, read in one query for all of them.
+    private func withAttachments(_ posts: [PostRecord], on db: any SQLDatabase) async throws -> [PostRecord] {
+        guard !posts.isEmpty else { return posts }
+        let rows = try await db.raw("""
+            SELECT a.post_id, u.id, u.content_type, u.size, u.width, u.height
+            FROM post_attachments a JOIN uploads u ON u.id = a.upload_id
+            WHERE a.post_id IN (\(binds: posts.map(\.id)))
+            ORDER BY a.post_id, a.position
+            """).all()
+        guard !rows.isEmpty else { return posts }
+        var byPost: [Int64: [Attachment]] = [:]
+        for row in rows {
+            byPost[try row.decode(column: "post_id", as: Int64.self), default: []].append(try SQLUploadRepository.attachment(row))
+        }
+        return posts.map { post in
+            var post = post
+            post.attachments = byPost[post.id] ?? []
+            return post
+        }
+    }
+
+    private func replaceAttachments(of postID: Int64, with uploadIDs: [Int64], on db: any SQLDatabase) async throws {
+        try await db.raw("DELETE FROM post_attachments WHERE post_id = \(bind: postID)").run()
+        guard !uploadIDs.isEmpty else { return }
+        let rows: [SQLQueryString] = uploadIDs.enumerated().map { position, uploadID in
+            "(\(bind: postID), \(bind: uploadID), \(bind: position))"
+        }
+        try await db.raw("INSERT INTO post_attachments (post_id, upload_id, position) VALUES \(rows.joined(separator: ", "))").run()
     }
 
     private static func likedByMe(_ viewerID: Int64?) -> SQLQueryString {

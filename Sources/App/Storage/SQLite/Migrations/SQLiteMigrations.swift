@@ -9,6 +9,7 @@ enum SQLiteMigrations {
         CreateAccountCodes(),
         CreateNotifications(),
         CreateExports(),
+        CreateUploads(),
     ]
 }
 

@@ -1,7 +1,9 @@
+import App
 import ArgumentParser
 import AsyncHTTPClient
 import Foundation
 import Histogram
+import Logging
 import NIOCore
 import Synchronization
 
@@ -58,6 +60,9 @@ struct SignupBenchCommand: AsyncParsableCommand {
         var addressesWithoutMail: Int
         var mailsSent: Int
         var duplicateSends: Int
+        /// Mail jobs that ran more than once (a run lost to the kill, its lease rescued): the most
+        /// mails that can have gone out twice.
+        var mailJobsRunAgain: Int
     }
 
     func run() async throws {
@@ -148,6 +153,7 @@ struct SignupBenchCommand: AsyncParsableCommand {
         server.stop()
 
         let addresses = try Self.recipients(in: outbox)
+        let rerun = try await Self.mailJobsRunAgain(dataDirectory: directory)
         let sends = try Self.sentMessageIDs(in: server.logFile)
         let expected = Set((0..<users).map { "bench-\($0)@example.com" })
         let histogram = tally.latencies.withLock { $0 }
@@ -163,7 +169,7 @@ struct SignupBenchCommand: AsyncParsableCommand {
             mailsWrittenWhenBurstEnded: writtenWhenBurstEnded, drainSeconds: drain.seconds, killed: killed,
             mailFiles: Self.count(outbox), addressesWithMail: addresses.intersection(expected).count,
             addressesWithoutMail: expected.subtracting(addresses).count,
-            mailsSent: sends.count, duplicateSends: sends.count - Set(sends).count)
+            mailsSent: sends.count, duplicateSends: sends.count - Set(sends).count, mailJobsRunAgain: rerun)
         if json {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys]
@@ -177,7 +183,8 @@ struct SignupBenchCommand: AsyncParsableCommand {
                 mail     : \(writtenWhenBurstEnded) written when the burst ended; the rest drained in \(String(format: "%.1f", drain.seconds)) s\
                 \(killed ? " (server killed with SIGKILL at half and restarted; \(result.retriedAfterKill) sign-ups resent)" : "")
                 check    : \(result.mailFiles) mail files, \(result.addressesWithMail) addresses with mail, \
-                \(result.addressesWithoutMail) without; \(result.mailsSent) sends logged, \(result.duplicateSends) duplicate sends
+                \(result.addressesWithoutMail) without; \(result.mailsSent) sends logged, \(result.duplicateSends) duplicate sends; \
+                \(rerun) mail jobs ran more than once
                 """)
         }
     }
@@ -191,6 +198,30 @@ struct SignupBenchCommand: AsyncParsableCommand {
         /// The server's address, which changes when it is restarted.
         let url: Mutex<String>
         init(url: String) { self.url = Mutex(url) }
+    }
+
+    /// Mail jobs whose attempt count shows a second run.
+    static func mailJobsRunAgain(dataDirectory: URL) async throws -> Int {
+        var settings = AppSettings()
+        settings.dataDirectory = dataDirectory.path
+        var logger = Logger(label: "agora-bench")
+        logger.logLevel = .error
+        let services = try await AgoraServices.open(settings: settings, logger: logger)
+        var count = 0
+        var before: Int64?
+        do {
+            while true {
+                let page = try await services.queue.driver.jobs(in: nil, queue: SendMailJob.queue, before: before, limit: 1_000)
+                count += page.filter { $0.kind == SendMailJob.name && $0.attempt > 1 }.count
+                guard let last = page.last, page.count == 1_000 else { break }
+                before = last.id
+            }
+        } catch {
+            try? await services.close()
+            throw error
+        }
+        try await services.close()
+        return count
     }
 
     static func count(_ directory: URL) -> Int {

@@ -47,6 +47,19 @@ public final class PostCache: Sendable {
         }
     }
 
+    /// Brings cached posts up to the view counts just committed, keeping them cached (a popular
+    /// post is viewed every second). Counts only grow, so the larger of the cached and the
+    /// committed count is the current one; a read that raced with the write stores nothing, as
+    /// after an invalidation.
+    func updateViewCounts(_ committed: [Int64: Int]) {
+        state.withLock { state in
+            state.generation &+= 1
+            for (id, count) in committed {
+                if let cached = state.entries[id]?.viewCount, cached < count { state.entries[id]?.viewCount = count }
+            }
+        }
+    }
+
     /// Forgets every post (an author renamed or deleted).
     func invalidateAll() {
         state.withLock { state in

@@ -7,8 +7,9 @@ public protocol PostRepository: Sendable {
     func insert(_ post: NewPost, on db: any SQLDatabase) async throws -> PostRecord
     /// The post, with `likedByMe` filled in when `viewerID` is given.
     func find(id: Int64, viewerID: Int64?, on db: any SQLDatabase) async throws -> PostRecord?
-    /// Adds `views[id]` to the view count of each post (posts since deleted are skipped).
-    func addViews(_ views: [Int64: Int], on db: any SQLDatabase) async throws
+    /// Adds `views[id]` to the view count of each post (posts since deleted are skipped); returns
+    /// the new counts.
+    func addViews(_ views: [Int64: Int], on db: any SQLDatabase) async throws -> [Int64: Int]
     /// The author of post `id`, or nil when there is no such post.
     func authorID(of id: Int64, on db: any SQLDatabase) async throws -> Int64?
     /// Posts matching `filter`, newest first, with ids below `before`.

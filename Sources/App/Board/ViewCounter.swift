@@ -37,14 +37,15 @@ public final class ViewCounter: Service, Sendable {
         }
         guard !views.isEmpty else { return 0 }
         let posts = self.posts
+        let committed: [Int64: Int]
         do {
-            try await database.transaction { db in try await posts.addViews(views, on: db) }
+            committed = try await database.transaction { db in try await posts.addViews(views, on: db) }
         } catch {
             pending.withLock { pending in pending.merge(views, uniquingKeysWith: +) }
             throw error
         }
-        // Cached posts carry their count: the next read fetches the new one.
-        for id in views.keys { cache.invalidate(id) }
+        // Cached posts carry their count: it is brought up to date in place.
+        cache.updateViewCounts(committed)
         return views.values.reduce(0, +)
     }
 

@@ -96,10 +96,15 @@ struct SQLPostRepository: PostRepository {
         return true
     }
 
-    func addViews(_ views: [Int64: Int], on db: any SQLDatabase) async throws {
+    func addViews(_ views: [Int64: Int], on db: any SQLDatabase) async throws -> [Int64: Int] {
+        var committed: [Int64: Int] = [:]
         for (id, count) in views {
-            try await db.raw("UPDATE posts SET view_count = view_count + \(bind: count) WHERE id = \(bind: id)").run()
+            let row = try await db.raw("""
+                UPDATE posts SET view_count = view_count + \(bind: count) WHERE id = \(bind: id) RETURNING view_count
+                """).first()
+            if let row { committed[id] = try row.decode(column: "view_count", as: Int.self) }
         }
+        return committed
     }
 
     func likeCount(of postID: Int64, on db: any SQLDatabase) async throws -> Int {

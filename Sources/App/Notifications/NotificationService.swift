@@ -30,21 +30,27 @@ public struct NotificationService: Sendable {
     }
 
     /// Notifies every follower of the post's author, in batches of their own transactions. Safe to
-    /// run again after a crash: followers already notified are skipped by the dedupe key.
+    /// run again after a crash: followers already notified are skipped by the dedupe key. An
+    /// author without followers costs one read and no write.
     func fanOut(_ event: PostCreated) async throws {
         let notifications = self.notifications
         let posts = self.posts
         var cursor: Int64 = 0
         while true {
             let after = cursor
-            let last = try await database.transaction { db -> Int64? in
-                // A post deleted meanwhile notifies nobody else.
-                guard try await posts.authorID(of: event.postId, on: db) != nil else { return nil }
-                return try await notifications.notifyFollowers(of: event.authorId, post: event.postId, afterFollowID: after,
-                                                               limit: Self.fanOutBatch, at: .now, on: db)
+            let batchEnd = try await database.read { db in
+                try await notifications.followerBatchEnd(of: event.authorId, afterFollowID: after, limit: Self.fanOutBatch, on: db)
             }
-            guard let last else { return }
-            cursor = last
+            guard let batchEnd else { return }
+            let postExists = try await database.transaction { db -> Bool in
+                // A post deleted meanwhile notifies nobody else.
+                guard try await posts.authorID(of: event.postId, on: db) != nil else { return false }
+                try await notifications.notifyFollowers(of: event.authorId, post: event.postId, follows: (after + 1)...batchEnd,
+                                                        at: .now, on: db)
+                return true
+            }
+            guard postExists else { return }
+            cursor = batchEnd
         }
     }
 

@@ -13,22 +13,23 @@ struct SQLNotificationRepository: NotificationRepository {
             """).run()
     }
 
-    func notifyFollowers(of authorID: Int64, post postID: Int64, afterFollowID: Int64, limit: Int, at time: Timestamp,
-                         on db: any SQLDatabase) async throws -> Int64? {
-        let last = try await db.raw("""
+    func followerBatchEnd(of authorID: Int64, afterFollowID: Int64, limit: Int, on db: any SQLDatabase) async throws -> Int64? {
+        try await db.raw("""
             SELECT MAX(id) AS last FROM (
                 SELECT id FROM follows WHERE followee_id = \(bind: authorID) AND id > \(bind: afterFollowID) ORDER BY id LIMIT \(bind: limit)
             ) AS batch
             """).first()?.decode(column: "last", as: Int64?.self)
-        guard let last else { return nil }
+    }
+
+    func notifyFollowers(of authorID: Int64, post postID: Int64, follows: ClosedRange<Int64>, at time: Timestamp,
+                         on db: any SQLDatabase) async throws {
         try await db.raw("""
             INSERT INTO notifications (user_id, kind, actor_id, post_id, dedupe_key, created_at)
             SELECT follower_id, 'post', \(bind: authorID), \(bind: postID), \(bind: "post:\(postID)"), \(bind: time.milliseconds)
             FROM follows
-            WHERE followee_id = \(bind: authorID) AND id > \(bind: afterFollowID) AND id <= \(bind: last)
+            WHERE followee_id = \(bind: authorID) AND id >= \(bind: follows.lowerBound) AND id <= \(bind: follows.upperBound)
             ON CONFLICT (user_id, dedupe_key) DO NOTHING
             """).run()
-        return last
     }
 
     func list(userID: Int64, unreadOnly: Bool, before: Int64?, limit: Int, on db: any SQLDatabase) async throws -> [NotificationRecord] {

@@ -159,9 +159,8 @@ enum SigningKeyFile {
         if let text = try? String(contentsOf: url, encoding: .utf8), let key = Data(hex: text.trimmingCharacters(in: .whitespacesAndNewlines)), key.count >= 32 {
             return key
         }
-        var generator = SystemRandomNumberGenerator()
-        let key = Data((0..<32).map { _ in UInt8.random(in: .min ... .max, using: &generator) })
-        let hex = key.map { String(format: "%02x", $0) }.joined()
+        let key = Data(SecureBytes.random(32))
+        let hex = SecureBytes.hex(key)
         FileManager.default.createFile(atPath: url.path, contents: Data(hex.utf8), attributes: [.posixPermissions: 0o600])
         return key
     }

@@ -1,4 +1,7 @@
 import Crypto
+#if canImport(Glibc)
+import Glibc
+#endif
 import Foundation
 import HummingbirdBcrypt
 import NIOCore
@@ -16,11 +19,14 @@ import NIOPosix
 /// bcrypt's work per guess. Hashes made by plain bcrypt (`$2b$…`, older accounts, the demo seed)
 /// still verify.
 ///
-/// bcrypt runs on a thread pool of its own, never on the event loops or the cooperative pool.
+/// bcrypt runs on thread pools of its own, never on the event loops or the cooperative pool:
+/// logins on one at normal priority, the strengthening jobs on one thread at a lower priority, so
+/// that a backlog of them after a burst of sign-ups takes only the CPU that requests leave.
 public final class PasswordHasher: Sendable {
     public let cost: Int
     private let pepper: SymmetricKey
     private let threadPool: NIOThreadPool
+    private let backgroundPool: NIOThreadPool
     /// Verified against when an email is unknown or a verifier is still pending, so every login
     /// costs the same time.
     private let decoyHash: String
@@ -30,13 +36,14 @@ public final class PasswordHasher: Sendable {
         self.pepper = pepper
         self.threadPool = NIOThreadPool(numberOfThreads: max(1, threads))
         self.threadPool.start()
+        self.backgroundPool = NIOThreadPool(numberOfThreads: 1)
+        self.backgroundPool.start()
         self.decoyHash = Bcrypt.hash("agora-decoy-password", cost: UInt8(clamping: cost))
     }
 
     /// The pending verifier of `password`, to store now and strengthen later (fast).
     public func pendingVerifier(for password: String) -> String {
-        var generator = SystemRandomNumberGenerator()
-        let salt = Data((0..<16).map { _ in UInt8.random(in: .min ... .max, using: &generator) }).base64EncodedString()
+        let salt = Data(SecureBytes.random(16)).base64EncodedString()
         return "\(Self.pendingScheme)$\(salt)$\(mac(password, salt: salt))"
     }
 
@@ -46,7 +53,10 @@ public final class PasswordHasher: Sendable {
         guard parts.count == 3, parts[0] == Self.pendingScheme else { return nil }
         let mac = String(parts[2])
         let cost = UInt8(clamping: self.cost)
-        let bcrypt = try await threadPool.runIfActive { Bcrypt.hash(mac, cost: cost) }
+        let bcrypt = try await backgroundPool.runIfActive {
+            Self.lowerThisThreadsPriority()
+            return Bcrypt.hash(mac, cost: cost)
+        }
         return "\(Self.strengthenedScheme)$\(parts[1])$\(bcrypt)"
     }
 
@@ -76,14 +86,22 @@ public final class PasswordHasher: Sendable {
 
     public func shutdown() async throws {
         try await threadPool.shutdownGracefully()
+        try await backgroundPool.shutdownGracefully()
+    }
+
+    /// Nice 10 for the calling thread: on Linux the nice value is per thread, and `who` 0 is the
+    /// calling one. A no-op elsewhere.
+    private static func lowerThisThreadsPriority() {
+        #if os(Linux)
+        _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, 10)
+        #endif
     }
 
     static let pendingScheme = "hmac"
     static let strengthenedScheme = "hmac-bcrypt"
 
     private func mac(_ password: String, salt: String) -> String {
-        HMAC<SHA256>.authenticationCode(for: Data((salt + "\u{0}" + password).utf8), using: pepper)
-            .map { String(format: "%02x", $0) }.joined()
+        SecureBytes.hex(HMAC<SHA256>.authenticationCode(for: Data((salt + "\u{0}" + password).utf8), using: pepper))
     }
 
     private func bcryptVerify(_ password: String, _ hash: String) async throws -> Bool {

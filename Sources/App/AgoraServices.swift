@@ -108,9 +108,11 @@ public final class AgoraServices: Sendable {
         try await driver.migrate()
         let queue = JobQueue(driver: driver, registry: JobRegistry())
         let secret = try settings.jwtSecret.map { Data($0.utf8) } ?? SigningKeyFile.loadOrCreate(in: directory)
+        // Its own key, so that rotating the token secret never invalidates a password.
+        let pepper = try settings.passwordPepper.map { Data($0.utf8) } ?? SigningKeyFile.loadOrCreate(in: directory, named: "pepper.key")
         let accessTokens = await AccessTokens.make(secret: secret, lifetime: settings.accessTokenLifetime)
         let services = AgoraServices(settings: settings, database: store, queue: queue, secret: secret, accessTokens: accessTokens,
-                                     hasher: PasswordHasher(cost: settings.bcryptCost),
+                                     hasher: PasswordHasher(cost: settings.bcryptCost, pepper: SymmetricKey(data: pepper)),
                                      mailTransport: try settings.makeMailTransport(logger: logger), logger: logger)
         try services.registerJobs(in: queue.registry)
         try await queue.saveSubscriptions()
@@ -152,14 +154,13 @@ struct AgoraServicesLifecycle: Service {
 
 /// The random HMAC key kept in the data directory when no secret is configured.
 enum SigningKeyFile {
-    static func loadOrCreate(in directory: URL) throws -> Data {
-        let url = directory.appendingPathComponent("jwt.key")
+    static func loadOrCreate(in directory: URL, named name: String = "jwt.key") throws -> Data {
+        let url = directory.appendingPathComponent(name)
         if let text = try? String(contentsOf: url, encoding: .utf8), let key = Data(hex: text.trimmingCharacters(in: .whitespacesAndNewlines)), key.count >= 32 {
             return key
         }
-        var generator = SystemRandomNumberGenerator()
-        let key = Data((0..<32).map { _ in UInt8.random(in: .min ... .max, using: &generator) })
-        let hex = key.map { String(format: "%02x", $0) }.joined()
+        let key = Data(SecureBytes.random(32))
+        let hex = SecureBytes.hex(key)
         FileManager.default.createFile(atPath: url.path, contents: Data(hex.utf8), attributes: [.posixPermissions: 0o600])
         return key
     }

@@ -82,14 +82,13 @@ public final class AccessTokens: Sendable {
 /// Opaque refresh tokens: 256 random bits, stored only as a SHA-256 hash.
 enum RefreshTokenSecret {
     static func generate() -> String {
-        var generator = SystemRandomNumberGenerator()
-        let bytes = (0..<32).map { _ in UInt8.random(in: .min ... .max, using: &generator) }
+        let bytes = SecureBytes.random(32)
         return Data(bytes).base64EncodedString()
             .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
             .replacingOccurrences(of: "=", with: "")
     }
 
     static func hash(_ token: String) -> String {
-        SHA256.hash(data: Data(token.utf8)).map { String(format: "%02x", $0) }.joined()
+        SecureBytes.hex(SHA256.hash(data: Data(token.utf8)))
     }
 }

@@ -63,9 +63,9 @@ public struct AccountCodeService: Sendable {
         if !AccountCodes.isWellFormed(code) { problems.append(FieldProblem(field: "code", problem: "must be 6 digits")) }
         try AccountRules.throwIfAny(problems)
         guard let email, let password, let code else { throw ServiceError.validation(problems) }
-        // Hashed before the account is looked up, so an unknown address costs the same time.
-        let hash = try await hasher.hash(password)
+        let verifier = hasher.pendingVerifier(for: password)
         let users = self.users
+        let queue = self.queue
         let codes = self.codes
         let refreshTokens = self.refreshTokens
         let redemption = try await database.transaction { db -> AccountCodes.Redemption in
@@ -73,7 +73,8 @@ public struct AccountCodeService: Sendable {
             let redemption = try await codes.redeem(code, .resetPassword, userID: user.id, on: db)
             guard redemption == .accepted else { return redemption }
             let now = Timestamp.now
-            try await users.updatePasswordHash(id: user.id, hash: hash, at: now, on: db)
+            try await users.updatePasswordHash(id: user.id, hash: verifier, at: now, on: db)
+            try await queue.enqueue(StrengthenPasswordJob(userId: user.id), in: db)
             try await refreshTokens.revokeAll(userID: user.id, at: now, on: db)
             if !user.emailVerified { try await users.setEmailVerified(id: user.id, at: now, on: db) }
             return redemption

@@ -69,7 +69,6 @@ struct AccountCodes: Sendable {
     }
 
     private func hash(_ code: String, _ purpose: AccountCodePurpose, _ userID: Int64) -> String {
-        HMAC<SHA256>.authenticationCode(for: Data("\(purpose.rawValue):\(userID):\(code)".utf8), using: key)
-            .map { String(format: "%02x", $0) }.joined()
+        SecureBytes.hex(HMAC<SHA256>.authenticationCode(for: Data("\(purpose.rawValue):\(userID):\(code)".utf8), using: key))
     }
 }

@@ -37,13 +37,15 @@ public struct AccountService: Sendable {
         try AccountRules.throwIfAny(problems)
         guard let email, let password, let nickname else { throw ServiceError.validation(problems) }
 
-        let hash = try await hasher.hash(password)
+        // bcrypt runs later, in a job: the request stores the pending verifier (see PasswordHasher).
+        let verifier = hasher.pendingVerifier(for: password)
         let users = self.users
         let events = self.events
         let codes = codeService.codes
         let user = try await database.transaction { db in
             try await Self.ensureAvailable(email: email, nickname: nickname, exceptUserID: nil, users: users, on: db)
-            let user = try await users.insert(NewUser(email: email, nickname: nickname, passwordHash: hash, createdAt: .now), on: db)
+            let user = try await users.insert(NewUser(email: email, nickname: nickname, passwordHash: verifier, createdAt: .now), on: db)
+            try await events.enqueue(StrengthenPasswordJob(userId: user.id), in: db)
             try await codes.issue(.verifyEmail, for: user, requestKey: nil, on: db)
             try await events.publish(UserSignedUp(userId: user.id), in: db)
             return user
@@ -160,11 +162,13 @@ public struct AccountService: Sendable {
         guard try await hasher.verify(current, against: user.passwordHash) else {
             throw ServiceError.validation([FieldProblem(field: "currentPassword", problem: "is wrong")])
         }
-        let hash = try await hasher.hash(new)
+        let verifier = hasher.pendingVerifier(for: new)
         let refreshTokens = self.refreshTokens
+        let events = self.events
         try await database.transaction { db in
             let now = Timestamp.now
-            try await users.updatePasswordHash(id: id, hash: hash, at: now, on: db)
+            try await users.updatePasswordHash(id: id, hash: verifier, at: now, on: db)
+            try await events.enqueue(StrengthenPasswordJob(userId: id), in: db)
             try await refreshTokens.revokeAll(userID: id, at: now, on: db)
         }
     }

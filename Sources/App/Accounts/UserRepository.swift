@@ -12,6 +12,8 @@ public protocol UserRepository: Sendable {
     func counts(of id: Int64, on db: any SQLDatabase) async throws -> ProfileCounts
     func update(id: Int64, nickname: String, bio: String, at: Timestamp, on db: any SQLDatabase) async throws
     func updatePasswordHash(id: Int64, hash: String, at: Timestamp, on db: any SQLDatabase) async throws
+    /// Replaces the password hash only if it is still `expected`; false when it changed meanwhile.
+    func replacePasswordHash(id: Int64, expected: String, with hash: String, on db: any SQLDatabase) async throws -> Bool
     func setRole(id: Int64, role: Role, on db: any SQLDatabase) async throws
     func setEmailVerified(id: Int64, at: Timestamp, on db: any SQLDatabase) async throws
     /// Deletes the account with everything it owns, keeping the counters of other users' posts exact.

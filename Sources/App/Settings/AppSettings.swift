@@ -21,6 +21,9 @@ public struct AppSettings: Sendable {
     public var bcryptCost: Int = 10
     /// HMAC secret for access tokens; when nil a random key is generated and kept in the data directory.
     public var jwtSecret: String?
+    /// The secret mixed into every password verifier; when nil a random one is generated and kept
+    /// in the data directory (`pepper.key`). Every instance on one database needs the same.
+    public var passwordPepper: String?
     /// Lifetime of an access token.
     public var accessTokenLifetime: Duration = .seconds(15 * 60)
     /// Lifetime of a refresh token.
@@ -89,6 +92,7 @@ public struct AppSettings: Sendable {
         logLevel = Logger.Level(rawValue: config.string(forKey: "log.level", default: "info")) ?? defaults.logLevel
         bcryptCost = config.int(forKey: "bcrypt.cost", default: defaults.bcryptCost)
         jwtSecret = config.string(forKey: "jwt.secret", isSecret: true)
+        passwordPepper = config.string(forKey: "password.pepper", isSecret: true)
         accessTokenLifetime = .seconds(config.int(forKey: "access.token.seconds", default: 15 * 60))
         refreshTokenLifetime = .seconds(config.int(forKey: "refresh.token.seconds", default: 30 * 24 * 3600))
         maxLoginFailuresPerEmail = config.int(forKey: "login.max.failures.per.email", default: defaults.maxLoginFailuresPerEmail)

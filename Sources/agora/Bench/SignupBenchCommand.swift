@@ -22,7 +22,7 @@ struct SignupBenchCommand: AsyncParsableCommand {
     @Option(help: "Sign-ups in flight at once.")
     var concurrency = 256
 
-    @Option(help: "bcrypt cost of the server under test (its default is 10).")
+    @Option(help: "bcrypt cost of the server under test (its default is 10); bcrypt runs in queued jobs, after the answer.")
     var bcryptCost = 4
 
     @Flag(help: "Kill the server with SIGKILL when half the mail is written, then restart it.")

@@ -54,6 +54,12 @@ struct SQLUserRepository: UserRepository {
         try await db.raw("UPDATE users SET password_hash = \(bind: hash), updated_at = \(bind: time.milliseconds) WHERE id = \(bind: id)").run()
     }
 
+    func replacePasswordHash(id: Int64, expected: String, with hash: String, on db: any SQLDatabase) async throws -> Bool {
+        try await db.raw("""
+            UPDATE users SET password_hash = \(bind: hash) WHERE id = \(bind: id) AND password_hash = \(bind: expected) RETURNING id
+            """).first() != nil
+    }
+
     func setRole(id: Int64, role: Role, on db: any SQLDatabase) async throws {
         try await db.raw("UPDATE users SET role = \(bind: role.rawValue) WHERE id = \(bind: id)").run()
     }

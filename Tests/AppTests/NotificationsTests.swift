@@ -45,11 +45,11 @@ struct NotificationsTests {
                 try await db.raw("""
                     WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < \(bind: followers))
                     INSERT INTO users (email, nickname, nickname_key, password_hash, created_at, updated_at)
-                    SELECT 'f' || i || '@example.com', 'f' || i, 'f' || i, 'x', 0, 0 FROM n
+                    SELECT 'fan' || i || '@fans.test', 'fan' || i, 'fan' || i, 'x', 0, 0 FROM n
                     """).run()
                 try await db.raw("""
                     INSERT INTO follows (follower_id, followee_id, created_at)
-                    SELECT id, \(bind: author.id), 0 FROM users WHERE email LIKE 'f%@example.com'
+                    SELECT id, \(bind: author.id), 0 FROM users WHERE email LIKE '%@fans.test'
                     """).run()
             }
             let postID = try await api.post(by: author)

@@ -12,6 +12,13 @@ enum SecureBytes {
         return Array(bytes.prefix(count))
     }
 
+    /// Whether `a` and `b` are equal, in a time that depends only on their length (for digests).
+    static func constantTimeEqual(_ a: String, _ b: String) -> Bool {
+        let a = Array(a.utf8), b = Array(b.utf8)
+        guard a.count == b.count else { return false }
+        return zip(a, b).reduce(0) { $0 | ($1.0 ^ $1.1) } == 0
+    }
+
     /// Lower-case hexadecimal.
     static func hex(_ bytes: some Sequence<UInt8>) -> String {
         let digits = Array("0123456789abcdef".utf8)

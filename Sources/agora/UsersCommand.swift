@@ -14,15 +14,7 @@ struct UsersCommand: AsyncParsableCommand {
         @Argument(help: "The account's email.") var email: String
 
         func run() async throws {
-            let settings = try await common.settings()
-            let services = try await AgoraServices.open(settings: settings, logger: common.logger(settings))
-            let promoted = try await services.accounts.promote(email: email)
-            try await services.close()
-            guard promoted else {
-                print("No account has the email \(email).")
-                throw ExitCode.failure
-            }
-            print("\(email) is now an admin.")
+            try await UsersCommand.change(email, common, done: "is now an admin") { try await $0.accounts.promote(email: email) }
         }
     }
 
@@ -34,15 +26,28 @@ struct UsersCommand: AsyncParsableCommand {
         @Argument(help: "The account's email.") var email: String
 
         func run() async throws {
-            let settings = try await common.settings()
-            let services = try await AgoraServices.open(settings: settings, logger: common.logger(settings))
-            let verified = try await services.codes.markVerified(email: email)
-            try await services.close()
-            guard verified else {
-                print("No account has the email \(email).")
-                throw ExitCode.failure
-            }
-            print("\(email) is now verified.")
+            try await UsersCommand.change(email, common, done: "is now verified") { try await $0.codes.markVerified(email: email) }
         }
+    }
+
+    /// Opens the services, applies `change` to the account with `email` (false: no such account,
+    /// exit 1), closes them and says what was done.
+    static func change(_ email: String, _ common: CommonOptions, done: String,
+                       _ change: (AgoraServices) async throws -> Bool) async throws {
+        let settings = try await common.settings()
+        let services = try await AgoraServices.open(settings: settings, logger: common.logger(settings))
+        let changed: Bool
+        do {
+            changed = try await change(services)
+        } catch {
+            try? await services.close()
+            throw error
+        }
+        try await services.close()
+        guard changed else {
+            print("No account has the email \(email).")
+            throw ExitCode.failure
+        }
+        print("\(email) \(done).")
     }
 }

@@ -110,7 +110,7 @@ struct CommandLineTests {
         #expect(try await waitForExit(process) == 0)
     }
 
-    @Test("migrate, seed (refusing a populated database without --force) and users promote")
+    @Test("migrate, seed (refusing a populated database without --force), users promote and users verify")
     func tools() async throws {
         defer { try? FileManager.default.removeItem(atPath: dataDir) }
         #expect(try await AgoraProcess.run(["migrate"], dataDir: dataDir).status == 0)
@@ -126,6 +126,9 @@ struct CommandLineTests {
         #expect(promoted.status == 0, "\(promoted.output)")
         #expect(promoted.output.contains("is now an admin"))
         #expect(try await AgoraProcess.run(["users", "promote", "nobody@example.com"], dataDir: dataDir).status != 0)
+        let verified = try await AgoraProcess.run(["users", "verify", "user1@example.com"], dataDir: dataDir)
+        #expect(verified.status == 0 && verified.output.contains("is now verified"), "\(verified.output)")
+        #expect(try await AgoraProcess.run(["users", "verify", "nobody@example.com"], dataDir: dataDir).status != 0)
     }
 
     @Test("settings come from flags, then AGORA_* variables, then .env")

@@ -1,5 +1,6 @@
 import App
 import Foundation
+import Logging
 import Queue
 import SMTPTestSupport
 import Testing
@@ -52,6 +53,19 @@ struct MailDeliveryTests {
                 #expect(job.attempt == 1 && job.lastError?.contains("550") == true)
                 #expect(try server.receivedMessages().isEmpty)
             }
+        }
+    }
+}
+
+@Suite("Mail settings")
+struct MailSettingsTests {
+    @Test("an AGORA_SMTP_URL that is not smtp:// or smtps:// stops start-up with an error")
+    func badSMTPURLFailsFast() async throws {
+        let settings = testSettings { $0.smtpURL = "ftp://mail.example.com" }
+        defer { try? FileManager.default.removeItem(atPath: settings.dataDirectory) }
+        await #expect(throws: (any Error).self) {
+            let services = try await AgoraServices.open(settings: settings, logger: Logger(label: "agora-test"))
+            try await services.close()
         }
     }
 }

@@ -44,9 +44,7 @@ struct AccountCodes: Sendable {
             try await repository.delete(userID: userID, purpose: purpose, on: db)
             return .expired
         }
-        let presented = Data(hash(code, purpose, userID).utf8)
-        guard presented.count == stored.codeHash.utf8.count,
-              zip(presented, stored.codeHash.utf8).reduce(0, { $0 | ($1.0 ^ $1.1) }) == 0 else {
+        guard SecureBytes.constantTimeEqual(hash(code, purpose, userID), stored.codeHash) else {
             let attempts = try await repository.recordWrongAttempt(userID: userID, purpose: purpose, on: db)
             let ended = attempts >= Self.maxWrongAttempts
             if ended { try await repository.delete(userID: userID, purpose: purpose, on: db) }

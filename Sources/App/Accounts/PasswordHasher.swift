@@ -69,7 +69,7 @@ public final class PasswordHasher: Sendable {
         let parts = stored.split(separator: "$", maxSplits: 2, omittingEmptySubsequences: false)
         if parts.count == 3, parts[0] == Self.pendingScheme {
             _ = try await bcryptVerify(password, decoyHash)
-            return Self.constantTimeEqual(mac(password, salt: String(parts[1])), String(parts[2]))
+            return SecureBytes.constantTimeEqual(mac(password, salt: String(parts[1])), String(parts[2]))
         }
         if parts.count == 3, parts[0] == Self.strengthenedScheme {
             return try await bcryptVerify(mac(password, salt: String(parts[1])), String(parts[2]))
@@ -94,9 +94,4 @@ public final class PasswordHasher: Sendable {
         try await threadPool.runIfActive { Bcrypt.verify(password, hash: hash) }
     }
 
-    private static func constantTimeEqual(_ a: String, _ b: String) -> Bool {
-        let a = Array(a.utf8), b = Array(b.utf8)
-        guard a.count == b.count else { return false }
-        return zip(a, b).reduce(0) { $0 | ($1.0 ^ $1.1) } == 0
-    }
 }

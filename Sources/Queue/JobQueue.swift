@@ -27,7 +27,14 @@ public struct JobQueue: Sendable {
     /// transaction commits (the outbox guarantee). Idle workers wake when it commits.
     @discardableResult
     public func enqueue<J: Job>(_ job: J, options: EnqueueOptions = EnqueueOptions(), in db: any SQLDatabase) async throws -> EnqueuedJob {
-        let new = try newJob(job, options: options)
+        try await enqueue(prepared: try newJob(job, options: options), in: db)
+    }
+
+    /// Enqueues a job prepared with `newJob(_:options:)` inside the caller's transaction `db`.
+    /// Preparing before the transaction keeps the payload's encoding out of it: on SQLite every
+    /// transaction body runs on the one writer thread, so work done there delays every write.
+    @discardableResult
+    public func enqueue(prepared new: NewJob, in db: any SQLDatabase) async throws -> EnqueuedJob {
         let enqueued = try await driver.insert([new], on: db)[0]
         // Counted when the caller's transaction may still roll back: "enqueued" means offered.
         metrics.enqueued(enqueued.isExisting ? 0 : 1, queue: new.queue)

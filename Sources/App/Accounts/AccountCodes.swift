@@ -26,15 +26,36 @@ struct AccountCodes: Sendable {
         case missing
     }
 
-    /// A fresh code for `user`, replacing any earlier one of the same purpose, with its mail
-    /// enqueued on `db` so both commit together.
-    func issue(_ purpose: AccountCodePurpose, for user: UserRecord, requestKey: String?, on db: any SQLDatabase) async throws {
+    /// A new code and its mail job, made before the transaction that issues them.
+    struct Prepared: Sendable {
+        let purpose: AccountCodePurpose
+        let code: String
+        let mailJob: NewJob
+    }
+
+    /// A fresh code for the account of `email`, with its mail composed and encoded, ready for
+    /// `issue(_:userID:requestKey:on:)`. Done outside the transaction because it is CPU work.
+    func prepare(_ purpose: AccountCodePurpose, email: String, nickname: String) throws -> Prepared {
         let code = Self.generate()
+        let message = mail.message(for: purpose, code: code, email: email, nickname: nickname)
+        return Prepared(purpose: purpose, code: code,
+                        mailJob: try queue.newJob(SendMailJob(message: message), options: EnqueueOptions()))
+    }
+
+    /// Stores `prepared` for the account `userID`, replacing any earlier code of the same purpose,
+    /// with its mail enqueued on `db` so both commit together.
+    func issue(_ prepared: Prepared, userID: Int64, requestKey: String?, on db: any SQLDatabase) async throws {
         let now = Timestamp.now
-        try await repository.replace(AccountCodeRecord(userID: user.id, purpose: purpose, codeHash: hash(code, purpose, user.id),
-                                                       attempts: 0, requestKey: requestKey, expiresAt: now.adding(Self.lifetime)),
-                                     at: now, on: db)
-        try await queue.enqueue(SendMailJob(message: mail.message(for: purpose, code: code, to: user)), in: db)
+        try await repository.replace(
+            AccountCodeRecord(userID: userID, purpose: prepared.purpose, codeHash: hash(prepared.code, prepared.purpose, userID),
+                              attempts: 0, requestKey: requestKey, expiresAt: now.adding(Self.lifetime)),
+            at: now, on: db)
+        try await queue.enqueue(prepared: prepared.mailJob, in: db)
+    }
+
+    /// A fresh code for `user`, prepared and issued on `db`.
+    func issue(_ purpose: AccountCodePurpose, for user: UserRecord, requestKey: String?, on db: any SQLDatabase) async throws {
+        try await issue(prepare(purpose, email: user.email, nickname: user.nickname), userID: user.id, requestKey: requestKey, on: db)
     }
 
     /// Checks `code` for the account; an accepted code is spent, a wrong one counts a try.

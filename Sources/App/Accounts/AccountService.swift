@@ -38,15 +38,18 @@ public struct AccountService: Sendable {
         guard let email, let password, let nickname else { throw ServiceError.validation(problems) }
 
         // bcrypt runs later, in a job: the request stores the pending verifier (see PasswordHasher).
+        // A subscriber of `UserSignedUp` strengthens it (see StrengthenPasswordJob).
         let verifier = hasher.pendingVerifier(for: password)
         let users = self.users
         let events = self.events
         let codes = codeService.codes
+        // Everything that is not a database statement happens here, before the transaction.
+        let code = try codes.prepare(.verifyEmail, email: email, nickname: nickname)
+        let newUser = NewUser(email: email, nickname: nickname, passwordHash: verifier, createdAt: .now)
         let user = try await database.transaction { db in
-            try await Self.ensureAvailable(email: email, nickname: nickname, exceptUserID: nil, users: users, on: db)
-            let user = try await users.insert(NewUser(email: email, nickname: nickname, passwordHash: verifier, createdAt: .now), on: db)
-            try await events.enqueue(StrengthenPasswordJob(userId: user.id), in: db)
-            try await codes.issue(.verifyEmail, for: user, requestKey: nil, on: db)
+            try await Self.ensureAvailable(email: email, nicknameKey: newUser.nicknameKey, exceptUserID: nil, users: users, on: db)
+            let user = try await users.insert(newUser, on: db)
+            try await codes.issue(code, userID: user.id, requestKey: nil, on: db)
             try await events.publish(UserSignedUp(userId: user.id), in: db)
             return user
         }
@@ -136,7 +139,7 @@ public struct AccountService: Sendable {
         let (user, renamed) = try await database.transaction { db in
             guard var user = try await users.find(id: id, on: db) else { throw ServiceError.unauthorized("The account no longer exists.") }
             if let nickname, nicknameKey(nickname) != nicknameKey(user.nickname) {
-                try await Self.ensureAvailable(email: nil, nickname: nickname, exceptUserID: id, users: users, on: db)
+                try await Self.ensureAvailable(email: nil, nicknameKey: nicknameKey(nickname), exceptUserID: id, users: users, on: db)
             }
             let renamed = nickname != nil && nickname != user.nickname
             user.nickname = nickname ?? user.nickname
@@ -213,12 +216,13 @@ public struct AccountService: Sendable {
                        expiresIn: Int(accessTokens.lifetime.components.seconds), user: user)
     }
 
-    private static func ensureAvailable(email: String?, nickname: String, exceptUserID: Int64?,
+    private static func ensureAvailable(email: String?, nicknameKey: String, exceptUserID: Int64?,
                                         users: any UserRepository, on db: any SQLDatabase) async throws {
-        if let email, try await users.find(email: email, on: db) != nil {
+        let holders = try await users.holders(email: email, nicknameKey: nicknameKey, on: db)
+        if holders.email != nil {
             throw ServiceError.conflict(code: "email_taken", message: "An account with this email already exists.")
         }
-        if let holder = try await users.find(nicknameKey: nicknameKey(nickname), on: db), holder.id != exceptUserID {
+        if let holder = holders.nickname, holder != exceptUserID {
             throw ServiceError.conflict(code: "nickname_taken", message: "This nickname is taken.")
         }
     }

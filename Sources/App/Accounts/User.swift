@@ -22,10 +22,23 @@ public struct UserRecord: Sendable, Equatable {
 public struct NewUser: Sendable {
     public var email: String
     public var nickname: String
+    /// `nicknameKey(nickname)`, computed here, outside the transaction that stores the user.
+    public let nicknameKey: String
     public var passwordHash: String
-    public var role: Role = .member
-    public var emailVerified: Bool = false
+    public var role: Role
+    public var emailVerified: Bool
     public var createdAt: Timestamp
+
+    public init(email: String, nickname: String, passwordHash: String, role: Role = .member, emailVerified: Bool = false,
+                createdAt: Timestamp) {
+        self.email = email
+        self.nickname = nickname
+        self.nicknameKey = App.nicknameKey(nickname)
+        self.passwordHash = passwordHash
+        self.role = role
+        self.emailVerified = emailVerified
+        self.createdAt = createdAt
+    }
 }
 
 /// Public counts shown on a profile.

@@ -7,8 +7,8 @@ public protocol UserRepository: Sendable {
     func insert(_ user: NewUser, on db: any SQLDatabase) async throws -> UserRecord
     func find(id: Int64, on db: any SQLDatabase) async throws -> UserRecord?
     func find(email: String, on db: any SQLDatabase) async throws -> UserRecord?
-    /// The user holding `nickname` compared case-insensitively, if any.
-    func find(nicknameKey: String, on db: any SQLDatabase) async throws -> UserRecord?
+    /// Who holds `email` (when given) and who holds the nickname of `nicknameKey`, in one query.
+    func holders(email: String?, nicknameKey: String, on db: any SQLDatabase) async throws -> AccountHolders
     func counts(of id: Int64, on db: any SQLDatabase) async throws -> ProfileCounts
     func update(id: Int64, nickname: String, bio: String, at: Timestamp, on db: any SQLDatabase) async throws
     func updatePasswordHash(id: Int64, hash: String, at: Timestamp, on db: any SQLDatabase) async throws
@@ -19,6 +19,12 @@ public protocol UserRepository: Sendable {
     /// Deletes the account with everything it owns, keeping the counters of other users' posts exact.
     func delete(id: Int64, on db: any SQLDatabase) async throws
     func count(on db: any SQLDatabase) async throws -> Int
+}
+
+/// The accounts holding an email address and a nickname (see `UserRepository.holders`).
+public struct AccountHolders: Sendable, Equatable {
+    public var email: Int64?
+    public var nickname: Int64?
 }
 
 /// The case-insensitive form of a nickname that uniqueness is checked on (Unicode-aware, unlike SQL's `NOCASE`).

@@ -13,7 +13,7 @@ public struct PostCreated: TopicEvent, Equatable {
     }
 }
 
-/// Published in the transaction that creates an account (the verification mail subscribes).
+/// Published in the transaction that creates an account (the password strengthening subscribes).
 public struct UserSignedUp: TopicEvent, Equatable {
     public static let topic = "user.signed-up"
     public let userId: Int64

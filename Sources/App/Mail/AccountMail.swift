@@ -6,7 +6,7 @@ struct AccountMail: Sendable {
     /// The sender of every mail (`AGORA_MAIL_FROM`).
     let from: MailAddress
 
-    func message(for purpose: AccountCodePurpose, code: String, to user: UserRecord) -> MailMessage {
+    func message(for purpose: AccountCodePurpose, code: String, email: String, nickname: String) -> MailMessage {
         let minutes = Int(AccountCodes.lifetime.components.seconds / 60)
         let subject: String
         let action: String
@@ -19,7 +19,7 @@ struct AccountMail: Sendable {
             action = "To choose a new password, enter this code in Agora:"
         }
         let text = """
-            Hello \(user.nickname),
+            Hello \(nickname),
 
             \(action)
 
@@ -30,7 +30,7 @@ struct AccountMail: Sendable {
             — Agora
             """
         return MailMessage(messageID: "\(UUID().uuidString.lowercased())@\(domain)", from: from,
-                           to: [MailAddress(user.email, name: user.nickname)], subject: subject, text: text)
+                           to: [MailAddress(email, name: nickname)], subject: subject, text: text)
     }
 
     private var domain: String {

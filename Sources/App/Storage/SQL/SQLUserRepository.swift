@@ -8,7 +8,7 @@ struct SQLUserRepository: UserRepository {
     func insert(_ user: NewUser, on db: any SQLDatabase) async throws -> UserRecord {
         let row = try await db.raw("""
             INSERT INTO users (email, nickname, nickname_key, password_hash, bio, role, email_verified, created_at, updated_at)
-            VALUES (\(bind: user.email), \(bind: user.nickname), \(bind: nicknameKey(user.nickname)), \(bind: user.passwordHash),
+            VALUES (\(bind: user.email), \(bind: user.nickname), \(bind: user.nicknameKey), \(bind: user.passwordHash),
                     '', \(bind: user.role.rawValue), \(bind: user.emailVerified), \(bind: user.createdAt.milliseconds), \(bind: user.createdAt.milliseconds))
             RETURNING id
             """).first()
@@ -26,8 +26,19 @@ struct SQLUserRepository: UserRepository {
         try await db.raw("SELECT \(unsafeRaw: Self.columns) FROM users WHERE email = \(bind: email)").first().map(Self.record)
     }
 
-    func find(nicknameKey key: String, on db: any SQLDatabase) async throws -> UserRecord? {
-        try await db.raw("SELECT \(unsafeRaw: Self.columns) FROM users WHERE nickname_key = \(bind: key)").first().map(Self.record)
+    func holders(email: String?, nicknameKey key: String, on db: any SQLDatabase) async throws -> AccountHolders {
+        // An absent email matches nothing: `email = NULL` is never true.
+        let rows = try await db.raw("""
+            SELECT id, email = \(bind: email) AS same_email, nickname_key = \(bind: key) AS same_nickname
+            FROM users WHERE email = \(bind: email) OR nickname_key = \(bind: key)
+            """).all()
+        var holders = AccountHolders()
+        for row in rows {
+            let id = try row.decode(column: "id", as: Int64.self)
+            if try row.decode(column: "same_email", as: Bool?.self) == true { holders.email = id }
+            if try row.decode(column: "same_nickname", as: Bool?.self) == true { holders.nickname = id }
+        }
+        return holders
     }
 
     func counts(of id: Int64, on db: any SQLDatabase) async throws -> ProfileCounts {

@@ -80,12 +80,22 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // Real-time chat: rooms' fan-out in seq order, resume, presence, bounded outbound queues.
+        // Never imports the app; the app gives it a store and the WebSocket connections.
+        .target(
+            name: "Realtime",
+            dependencies: [
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "DequeModule", package: "swift-collections"),
+            ]
+        ),
         .target(
             name: "App",
             dependencies: [
                 "Storage",
                 "Queue",
                 "Mail",
+                "Realtime",
                 .product(name: "ZIPFoundation", package: "ZIPFoundation"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -136,6 +146,13 @@ let package = Package(
             path: "Tests/SMTPTestSupport"
         ),
         .testTarget(
+            name: "RealtimeTests",
+            dependencies: [
+                "Realtime",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .testTarget(
             name: "MailTests",
             dependencies: [
                 "Mail",
@@ -152,6 +169,7 @@ let package = Package(
                 // The command-line tests run the real executable, so `swift test` must build it.
                 "agora",
                 "Mail",
+                "Realtime",
                 "SMTPTestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "ZIPFoundation", package: "ZIPFoundation"),

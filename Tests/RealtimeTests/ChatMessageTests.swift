@@ -11,4 +11,18 @@ struct ChatMessageTests {
         let decoded = try JSONDecoder().decode(ChatMessage.self, from: JSONEncoder().encode(message))
         #expect(decoded == message)
     }
+
+    @Test("a message frame carries the protocol's fields, sentAt in UTC with milliseconds")
+    func messageFrame() throws {
+        let message = ChatMessage(id: 7, room: 3, seq: 42, sender: ChatUser(id: 1, nickname: "민지"), body: "안녕 👋",
+                                  sentAt: Date(timeIntervalSince1970: 1_700_000_000.25), clientMsgId: nil)
+        let text = ServerFrame.message(message).encoded()
+        let frame = try #require(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any])
+        #expect(frame["type"] as? String == "message")
+        #expect(frame["seq"] as? Int == 42)
+        #expect(frame["sentAt"] as? String == "2023-11-14T22:13:20.250Z")
+        #expect((frame["sender"] as? [String: Any])?["nickname"] as? String == "민지")
+        #expect(frame["body"] as? String == "안녕 👋")
+        #expect(frame["clientMsgId"] == nil)
+    }
 }

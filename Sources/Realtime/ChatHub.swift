@@ -1,0 +1,398 @@
+import Logging
+import Synchronization
+
+/// Fans each room's stored messages out to the connections in the room, in seq order, with
+/// presence and a resume after `since`. Written by hand: no listed package does chat fan-out.
+///
+/// - **Order.** Per room the hub keeps `fannedOut`, the highest seq every subscriber has been
+///   given. A published message with the next seq goes out at once; one from further ahead
+///   (another sender's commit not yet published, or a notification that carries only a pointer)
+///   waits, and if the gap is still open after `gapWait` the hub reads the missing messages from
+///   `history`. A seq at or below `fannedOut` is a repeat and is dropped.
+/// - **Resume.** A join with `since` is subscribed first, with the live messages after
+///   `fannedOut` buffered for it, then given `since+1 … fannedOut` from `history`, then the
+///   buffer: no gap, no duplicate, whatever others send meanwhile.
+/// - **Presence.** Per room, who has at least one connection in it. Several tabs count once;
+///   a user whose last connection drops goes offline after `presenceGrace`, so a reload does
+///   not flap; leaving on purpose is immediate.
+/// - **Slow readers** overflow their own bounded queue and are closed (`ChatConnection`);
+///   nobody else waits for them.
+///
+/// Every frame is encoded once and queued as the same text to each receiver. The state is under
+/// one lock; queueing a frame is an append to a bounded buffer, so fan-out inside it is short.
+public final class ChatHub: Sendable {
+    public struct Configuration: Sendable {
+        /// Frames a connection may have queued before it is closed as a slow consumer.
+        public var outboundQueueLimit: Int = 1_024
+        /// How long a user stays online in a room after their last connection drops.
+        public var presenceGrace: Duration = .seconds(5)
+        /// How long an out-of-order message waits for the seqs before it, before they are read.
+        public var gapWait: Duration = .milliseconds(50)
+        /// Messages read per query when catching up.
+        public var historyPage: Int = 500
+
+        public init() {}
+    }
+
+    private struct Room {
+        var fannedOut: Int64
+        var subscribers: [UInt64: ChatConnection] = [:]
+        /// Subscribers still catching up, with the live messages held for them meanwhile.
+        var catchingUp: [UInt64: [String]] = [:]
+        /// Messages ahead of a gap, by seq.
+        var pending: [Int64: ChatMessage] = [:]
+        var fillingGap = false
+        /// Online users: their connections in this room.
+        var online: [Int64: (user: ChatUser, connections: Set<UInt64>)] = [:]
+        /// Users whose last connection dropped, with the generation of their offline timer.
+        var leaving: [Int64: (generation: UInt64, user: ChatUser)] = [:]
+
+        init(fannedOut: Int64) {
+            self.fannedOut = fannedOut
+        }
+    }
+
+    private struct State {
+        var nextConnection: UInt64 = 1
+        var nextTimer: UInt64 = 1
+        var rooms: [Int64: Room] = [:]
+        var connections: [UInt64: (connection: ChatConnection, rooms: Set<Int64>)] = [:]
+        var closed = false
+    }
+
+    private let state = Mutex(State())
+    private let history: any ChatHistory
+    private let configuration: Configuration
+    private let logger: Logger
+
+    public init(history: any ChatHistory, configuration: Configuration = Configuration(), logger: Logger) {
+        self.history = history
+        self.configuration = configuration
+        self.logger = logger
+    }
+
+    // MARK: Connections
+
+    /// Registers a new connection of `user`; nil once the hub is shut down.
+    public func connect(_ user: ChatUser) -> ChatConnection? {
+        state.withLock { state in
+            guard !state.closed else { return nil }
+            let connection = ChatConnection(id: state.nextConnection, user: user, queueLimit: configuration.outboundQueueLimit)
+            state.nextConnection += 1
+            state.connections[connection.id] = (connection, [])
+            return connection
+        }
+    }
+
+    /// Forgets a connection that ended: it leaves its rooms, and its user goes offline in each
+    /// after the grace period unless another of their connections is there.
+    public func disconnect(_ connection: ChatConnection) {
+        let timers = state.withLock { state -> [(room: Int64, user: Int64, generation: UInt64)] in
+            guard let entry = state.connections.removeValue(forKey: connection.id) else { return [] }
+            var timers: [(Int64, Int64, UInt64)] = []
+            for roomID in entry.rooms {
+                guard var room = state.rooms[roomID] else { continue }
+                room.subscribers[connection.id] = nil
+                room.catchingUp[connection.id] = nil
+                if removeOnline(connection, from: &room) {
+                    let generation = state.nextTimer
+                    state.nextTimer += 1
+                    room.leaving[connection.user.id] = (generation, connection.user)
+                    timers.append((roomID, connection.user.id, generation))
+                }
+                state.rooms[roomID] = room
+            }
+            return timers
+        }
+        connection.close(ChatConnection.Close(code: 1000, reason: "closed"))
+        for timer in timers {
+            Task { [configuration] in
+                try? await Task.sleep(for: configuration.presenceGrace)
+                self.endGrace(room: timer.room, user: timer.user, generation: timer.generation)
+            }
+        }
+    }
+
+    /// Closes every connection with 1001 (going away) and refuses new ones.
+    public func shutdown() {
+        let connections = state.withLock { state -> [ChatConnection] in
+            state.closed = true
+            return state.connections.values.map(\.connection)
+        }
+        for connection in connections { connection.close(.goingAway) }
+    }
+
+    // MARK: Rooms
+
+    /// Subscribes `connection` to `room` and sends it the `joined` frame, then, with `since`,
+    /// every message after `since`, then the live stream. The caller has checked that the user
+    /// may be in the room; `lastSeq` is the room's last stored seq, read before this call, and
+    /// `members` its members.
+    public func join(_ connection: ChatConnection, room roomID: Int64, since: Int64?, lastSeq: Int64, members: [ChatUser]) async {
+        var checkStore = false
+        let catchUp = state.withLock { state -> ClosedRange<Int64>? in
+            guard state.connections[connection.id] != nil else { return nil }
+            var room: Room
+            if let existing = state.rooms[roomID] {
+                room = existing
+            } else {
+                // A message committed after `lastSeq` was read may have been published before
+                // this room was tracked: one read after `lastSeq` catches it.
+                room = Room(fannedOut: lastSeq)
+                room.fillingGap = true
+                checkStore = true
+            }
+            let alreadyOnline = room.online[connection.user.id] != nil || room.leaving[connection.user.id] != nil
+            room.leaving[connection.user.id] = nil
+            room.online[connection.user.id, default: (connection.user, [])].connections.insert(connection.id)
+            if !alreadyOnline {
+                let frame = ServerFrame.presence(room: roomID, joined: [connection.user], left: []).encoded()
+                for (id, other) in room.subscribers where id != connection.id { queue(frame, to: other, in: &room) }
+            }
+            room.subscribers[connection.id] = connection
+            state.connections[connection.id]?.rooms.insert(roomID)
+            let online = Set(room.online.keys)
+            let list = members.map { ServerFrame.Member(id: $0.id, nickname: $0.nickname, online: online.contains($0.id)) }
+            connection.send(ServerFrame.joined(room: roomID, lastSeq: room.fannedOut, members: list).encoded())
+            var range: ClosedRange<Int64>?
+            if let since, since < room.fannedOut {
+                room.catchingUp[connection.id] = []
+                range = max(since, 0) + 1 ... room.fannedOut
+            }
+            state.rooms[roomID] = room
+            return range
+        }
+        if checkStore {
+            Task { await self.fillGap(in: roomID, readOnce: true) }
+        }
+        guard let catchUp else { return }
+        do {
+            var after = catchUp.lowerBound - 1
+            while after < catchUp.upperBound {
+                let page = try await history.messages(in: roomID, after: after, limit: configuration.historyPage)
+                for message in page where message.seq <= catchUp.upperBound {
+                    connection.send(ServerFrame.message(message).encoded())
+                }
+                guard let last = page.last, page.count == configuration.historyPage else { break }
+                after = last.seq
+            }
+        } catch {
+            logger.error("chat catch-up failed", metadata: ["room": "\(roomID)", "error": "\(error)"])
+            connection.send(ServerFrame.error(code: "unavailable", message: "The history could not be read; join again.", room: roomID).encoded())
+        }
+        state.withLock { state in
+            guard let held = state.rooms[roomID]?.catchingUp.removeValue(forKey: connection.id) else { return }
+            for frame in held { connection.send(frame) }
+        }
+    }
+
+    /// Unsubscribes `connection` from `room`; if it was its user's last connection there, the
+    /// user leaves the room's presence at once.
+    public func leave(_ connection: ChatConnection, room roomID: Int64) {
+        state.withLock { state in
+            guard var room = state.rooms[roomID], room.subscribers.removeValue(forKey: connection.id) != nil else { return }
+            room.catchingUp[connection.id] = nil
+            state.connections[connection.id]?.rooms.remove(roomID)
+            if removeOnline(connection, from: &room) { announceLeft(connection.user, in: roomID, room: &room) }
+            state.rooms[roomID] = room
+            dropIfUnused(roomID, in: &state)
+        }
+    }
+
+    /// Stops delivery of `room` to every connection of `userID` at once (removed by the owner,
+    /// or left through the REST API), each told with an error frame `not_a_member`.
+    public func remove(user userID: Int64, from roomID: Int64) {
+        state.withLock { state in
+            guard var room = state.rooms[roomID] else { return }
+            let theirs = room.subscribers.values.filter { $0.user.id == userID }
+            guard let user = theirs.first?.user else { return }
+            let frame = ServerFrame.error(code: "not_a_member", message: "You are no longer a member of this room.", room: roomID).encoded()
+            for connection in theirs {
+                room.subscribers[connection.id] = nil
+                room.catchingUp[connection.id] = nil
+                state.connections[connection.id]?.rooms.remove(roomID)
+                connection.send(frame)
+            }
+            room.online[userID] = nil
+            room.leaving[userID] = nil
+            announceLeft(user, in: roomID, room: &room)
+            state.rooms[roomID] = room
+            dropIfUnused(roomID, in: &state)
+        }
+    }
+
+    /// True when `connection` is subscribed to `room`.
+    public func isSubscribed(_ connection: ChatConnection, to roomID: Int64) -> Bool {
+        state.withLock { $0.rooms[roomID]?.subscribers[connection.id] != nil }
+    }
+
+    // MARK: Messages
+
+    /// Fans out a stored message (call after its transaction commits). Repeats are dropped and
+    /// messages ahead of a gap wait for it, so calls may come in any order and more than once.
+    public func publish(_ message: ChatMessage) {
+        let frame = ServerFrame.message(message).encoded()
+        let startGapFill = state.withLock { state -> Bool in
+            guard var room = state.rooms[message.room] else { return false }
+            defer { state.rooms[message.room] = room }
+            if message.seq <= room.fannedOut { return false }
+            if message.seq > room.fannedOut + 1 {
+                room.pending[message.seq] = message
+                guard !room.fillingGap else { return false }
+                room.fillingGap = true
+                return true
+            }
+            deliver(frame, seq: message.seq, in: &room)
+            while let next = room.pending.removeValue(forKey: room.fannedOut + 1) {
+                deliver(ServerFrame.message(next).encoded(), seq: next.seq, in: &room)
+            }
+            return false
+        }
+        if startGapFill {
+            Task { await self.fillGap(in: message.room) }
+        }
+    }
+
+    /// Tells the room's other users that `connection`'s user is typing; ignored unless it is in the room.
+    public func typing(_ connection: ChatConnection, room roomID: Int64) -> Bool {
+        state.withLock { state in
+            guard var room = state.rooms[roomID], room.subscribers[connection.id] != nil else { return false }
+            let frame = ServerFrame.typing(room: roomID, user: connection.user).encoded()
+            for other in room.subscribers.values where other.user.id != connection.user.id {
+                queue(frame, to: other, in: &room)
+            }
+            state.rooms[roomID] = room
+            return true
+        }
+    }
+
+    /// Sends `frame` (JSON text) to every connection of `userID`: live notifications.
+    public func send(_ frame: String, toUser userID: Int64) {
+        let connections = state.withLock { state in
+            state.connections.values.map(\.connection).filter { $0.user.id == userID }
+        }
+        for connection in connections { connection.send(frame) }
+    }
+
+    // MARK: Presence
+
+    /// Online users per room, for the rooms of `roomIDs` that have any.
+    public func onlineCounts(_ roomIDs: [Int64]) -> [Int64: Int] {
+        state.withLock { state in
+            var counts: [Int64: Int] = [:]
+            for id in roomIDs {
+                if let room = state.rooms[id] { counts[id] = room.online.count }
+            }
+            return counts
+        }
+    }
+
+    /// The ids of the users online in `room`.
+    public func onlineUsers(in roomID: Int64) -> Set<Int64> {
+        state.withLock { Set($0.rooms[roomID]?.online.keys ?? [:].keys) }
+    }
+
+    // MARK: Inside the lock
+
+    /// Gives the frame of message `seq` to every subscriber (held for those catching up).
+    private func deliver(_ frame: String, seq: Int64, in room: inout Room) {
+        room.fannedOut = seq
+        for (id, connection) in room.subscribers {
+            if room.catchingUp[id] != nil {
+                room.catchingUp[id]?.append(frame)
+            } else {
+                queue(frame, to: connection, in: &room)
+            }
+        }
+    }
+
+    /// Queues `frame`; a connection whose queue overflows is closed and leaves the room (its
+    /// user's presence follows the grace period, as for any dropped connection).
+    private func queue(_ frame: String, to connection: ChatConnection, in room: inout Room) {
+        if !connection.send(frame), connection.closeCode == .slowConsumer {
+            room.subscribers[connection.id] = nil
+            room.catchingUp[connection.id] = nil
+        }
+    }
+
+    /// Forgets a room nobody is in and nothing is pending for; a later join starts it again
+    /// from the stored last seq.
+    private func dropIfUnused(_ roomID: Int64, in state: inout State) {
+        guard let room = state.rooms[roomID], room.subscribers.isEmpty, room.online.isEmpty, room.leaving.isEmpty,
+              room.pending.isEmpty, !room.fillingGap else { return }
+        state.rooms[roomID] = nil
+    }
+
+    /// Removes `connection` from the room's online users; true if its user has no other there.
+    private func removeOnline(_ connection: ChatConnection, from room: inout Room) -> Bool {
+        guard var entry = room.online[connection.user.id] else { return false }
+        entry.connections.remove(connection.id)
+        if entry.connections.isEmpty {
+            room.online[connection.user.id] = nil
+            return true
+        }
+        room.online[connection.user.id] = entry
+        return false
+    }
+
+    private func announceLeft(_ user: ChatUser, in roomID: Int64, room: inout Room) {
+        let frame = ServerFrame.presence(room: roomID, joined: [], left: [user]).encoded()
+        for other in room.subscribers.values { queue(frame, to: other, in: &room) }
+    }
+
+    // MARK: Background
+
+    private func endGrace(room roomID: Int64, user userID: Int64, generation: UInt64) {
+        state.withLock { state in
+            guard var room = state.rooms[roomID], let leaving = room.leaving[userID], leaving.generation == generation else { return }
+            room.leaving[userID] = nil
+            if room.online[userID] == nil { announceLeft(leaving.user, in: roomID, room: &room) }
+            state.rooms[roomID] = room
+            dropIfUnused(roomID, in: &state)
+        }
+    }
+
+    /// Reads the messages missing before the room's pending ones and delivers them in order.
+    private func fillGap(in roomID: Int64, readOnce: Bool = false) async {
+        var readOnce = readOnce
+        if !readOnce { try? await Task.sleep(for: configuration.gapWait) }
+        while true {
+            let after = state.withLock { state -> Int64? in
+                guard let room = state.rooms[roomID] else { return nil }
+                if room.pending.isEmpty && !readOnce {
+                    state.rooms[roomID]?.fillingGap = false
+                    dropIfUnused(roomID, in: &state)
+                    return nil
+                }
+                return room.fannedOut
+            }
+            readOnce = false
+            guard let after else { return }
+            let page: [ChatMessage]
+            do {
+                page = try await history.messages(in: roomID, after: after, limit: configuration.historyPage)
+            } catch {
+                logger.error("chat gap fill failed", metadata: ["room": "\(roomID)", "error": "\(error)"])
+                try? await Task.sleep(for: configuration.gapWait)
+                continue
+            }
+            let progressed = state.withLock { state -> Bool in
+                guard var room = state.rooms[roomID] else { return false }
+                defer { state.rooms[roomID] = room }
+                let before = room.fannedOut
+                for message in page where message.seq == room.fannedOut + 1 {
+                    room.pending[message.seq] = nil
+                    deliver(ServerFrame.message(message).encoded(), seq: message.seq, in: &room)
+                }
+                while let next = room.pending.removeValue(forKey: room.fannedOut + 1) {
+                    deliver(ServerFrame.message(next).encoded(), seq: next.seq, in: &room)
+                }
+                return room.fannedOut > before
+            }
+            if !progressed {
+                // The store has nothing after `after` yet (a commit still on its way): wait.
+                try? await Task.sleep(for: configuration.gapWait)
+            }
+        }
+    }
+}

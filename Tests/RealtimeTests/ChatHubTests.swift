@@ -1,0 +1,212 @@
+import Foundation
+import Logging
+import Realtime
+import Synchronization
+import Testing
+
+/// A room history kept in memory: the hub's tests need a store that assigns seqs and can be read
+/// back; the app's SQL store is tested through the app.
+final class MemoryHistory: ChatHistory {
+    private let rooms = Mutex<[Int64: [ChatMessage]]>([:])
+
+    /// Stores a message with the room's next seq and returns it.
+    func append(room: Int64, from sender: ChatUser, _ body: String) -> ChatMessage {
+        rooms.withLock { rooms in
+            let seq = Int64((rooms[room]?.count ?? 0) + 1)
+            let message = ChatMessage(id: seq * 1_000 + room, room: room, seq: seq, sender: sender, body: body,
+                                      sentAt: Date(), clientMsgId: nil)
+            rooms[room, default: []].append(message)
+            return message
+        }
+    }
+
+    func lastSeq(_ room: Int64) -> Int64 {
+        rooms.withLock { Int64($0[room]?.count ?? 0) }
+    }
+
+    func messages(in room: Int64, after seq: Int64, limit: Int) async throws -> [ChatMessage] {
+        rooms.withLock { rooms in Array((rooms[room] ?? []).filter { $0.seq > seq }.prefix(limit)) }
+    }
+}
+
+/// Reads a connection's frames as JSON objects.
+struct FrameReader {
+    var iterator: AsyncStream<String>.AsyncIterator
+
+    init(_ connection: ChatConnection) {
+        iterator = connection.outbound.makeAsyncIterator()
+    }
+
+    mutating func next() async -> [String: Any]? {
+        guard let text = await iterator.next() else { return nil }
+        return try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any]
+    }
+
+    /// The next frame of `type`, skipping others.
+    mutating func next(_ type: String) async -> [String: Any]? {
+        while let frame = await next() {
+            if frame["type"] as? String == type { return frame }
+        }
+        return nil
+    }
+
+    /// The seqs of the next `count` message frames.
+    mutating func seqs(_ count: Int) async -> [Int64] {
+        var seqs: [Int64] = []
+        while seqs.count < count, let frame = await next("message") {
+            seqs.append((frame["seq"] as? NSNumber)?.int64Value ?? -1)
+        }
+        return seqs
+    }
+}
+
+@Suite("Chat hub: order, resume, presence, slow readers")
+struct ChatHubTests {
+    let alice = ChatUser(id: 1, nickname: "앨리스")
+    let bob = ChatUser(id: 2, nickname: "Bob 🎈")
+
+    func hub(_ history: MemoryHistory, configure: (inout ChatHub.Configuration) -> Void = { _ in }) -> ChatHub {
+        var configuration = ChatHub.Configuration()
+        configuration.gapWait = .milliseconds(20)
+        configure(&configuration)
+        return ChatHub(history: history, configuration: configuration, logger: Logger(label: "chat-test"))
+    }
+
+    @Test("messages published out of order reach subscribers in seq order, once; other rooms see none")
+    func order() async throws {
+        let history = MemoryHistory()
+        let hub = hub(history)
+        let reader = try #require(hub.connect(bob))
+        let elsewhere = try #require(hub.connect(alice))
+        await hub.join(reader, room: 1, since: nil, lastSeq: 0, members: [alice, bob])
+        await hub.join(elsewhere, room: 2, since: nil, lastSeq: 0, members: [alice])
+        let messages = (1...3).map { history.append(room: 1, from: alice, "안녕 \($0) 👋") }
+        hub.publish(messages[2])
+        hub.publish(messages[0])
+        hub.publish(messages[0])
+        hub.publish(messages[1])
+        var frames = FrameReader(reader)
+        #expect(await frames.next("joined")?["lastSeq"] as? Int == 0)
+        #expect(await frames.seqs(3) == [1, 2, 3])
+        hub.disconnect(reader)
+        #expect(await frames.next("message") == nil)
+
+        var other = FrameReader(elsewhere)
+        _ = await other.next("joined")
+        hub.disconnect(elsewhere)
+        #expect(await other.next("message") == nil)
+    }
+
+    @Test("a gap that publishing never fills is read from the history")
+    func gapFill() async throws {
+        let history = MemoryHistory()
+        let hub = hub(history)
+        let reader = try #require(hub.connect(bob))
+        await hub.join(reader, room: 1, since: nil, lastSeq: 0, members: [bob])
+        // Past the one read a newly tracked room makes, so that only the gap can fetch 1–3.
+        try await Task.sleep(for: .milliseconds(100))
+        let messages = (1...4).map { history.append(room: 1, from: alice, "m\($0)") }
+        hub.publish(messages[3])
+        var frames = FrameReader(reader)
+        #expect(await frames.seqs(4) == [1, 2, 3, 4])
+    }
+
+    @Test("a join with since gets every later message once, in order, while others keep sending")
+    func resume() async throws {
+        let history = MemoryHistory()
+        let hub = hub(history) { $0.historyPage = 7 }
+        let sender = try #require(hub.connect(alice))
+        await hub.join(sender, room: 1, since: nil, lastSeq: 0, members: [alice, bob])
+        for n in 1...100 { hub.publish(history.append(room: 1, from: alice, "m\(n)")) }
+
+        let publisher = Task {
+            for n in 101...400 {
+                hub.publish(history.append(room: 1, from: alice, "m\(n)"))
+                if n % 10 == 0 { await Task.yield() }
+            }
+        }
+        let resumed = try #require(hub.connect(bob))
+        await hub.join(resumed, room: 1, since: 50, lastSeq: history.lastSeq(1), members: [alice, bob])
+        await publisher.value
+        var frames = FrameReader(resumed)
+        _ = await frames.next("joined")
+        #expect(await frames.seqs(350) == Array(51...400))
+    }
+
+    @Test("two tabs count once; the user goes offline only after the grace period of their last one")
+    func presence() async throws {
+        let history = MemoryHistory()
+        let hub = hub(history) { $0.presenceGrace = .milliseconds(200) }
+        let watcher = try #require(hub.connect(bob))
+        await hub.join(watcher, room: 1, since: nil, lastSeq: 0, members: [alice, bob])
+        let tab1 = try #require(hub.connect(alice))
+        let tab2 = try #require(hub.connect(alice))
+        await hub.join(tab1, room: 1, since: nil, lastSeq: 0, members: [alice, bob])
+        await hub.join(tab2, room: 1, since: nil, lastSeq: 0, members: [alice, bob])
+        #expect(hub.onlineCounts([1, 2]) == [1: 2])
+
+        var frames = FrameReader(watcher)
+        _ = await frames.next("joined")
+        let joined = await frames.next("presence")
+        #expect((joined?["joined"] as? [[String: Any]])?.first?["id"] as? Int == 1)
+
+        hub.disconnect(tab1)
+        hub.disconnect(tab2)
+        #expect(hub.onlineUsers(in: 1) == [2])
+        // A reload within the grace period: no presence event at all.
+        let tab3 = try #require(hub.connect(alice))
+        await hub.join(tab3, room: 1, since: nil, lastSeq: 0, members: [alice, bob])
+        hub.disconnect(tab3)
+        let left = await frames.next("presence")
+        #expect((left?["left"] as? [[String: Any]])?.first?["nickname"] as? String == "앨리스")
+        #expect((left?["joined"] as? [Any])?.isEmpty == true)
+        #expect(hub.onlineCounts([1]) == [1: 1])
+    }
+
+    @Test("a reader that never reads is closed as a slow consumer; the others get every message")
+    func slowConsumer() async throws {
+        let history = MemoryHistory()
+        let hub = hub(history) { $0.outboundQueueLimit = 8 }
+        let slow = try #require(hub.connect(alice))
+        let fast = try #require(hub.connect(bob))
+        await hub.join(slow, room: 1, since: nil, lastSeq: 0, members: [alice, bob])
+        await hub.join(fast, room: 1, since: nil, lastSeq: 0, members: [alice, bob])
+        var frames = FrameReader(fast)
+        _ = await frames.next("joined")
+        let reading = Task {
+            var frames = frames
+            return await frames.seqs(200)
+        }
+        for n in 1...200 {
+            hub.publish(history.append(room: 1, from: bob, "m\(n)"))
+            if n % 4 == 0 { try await Task.sleep(for: .milliseconds(1)) }
+        }
+        #expect(await reading.value == Array(1...200))
+        #expect(slow.closeCode == .slowConsumer)
+        #expect(!hub.isSubscribed(slow, to: 1))
+    }
+
+    @Test("removing a user stops delivery to all their connections at once")
+    func removal() async throws {
+        let history = MemoryHistory()
+        let hub = hub(history)
+        let member = try #require(hub.connect(bob))
+        await hub.join(member, room: 1, since: nil, lastSeq: 0, members: [alice, bob])
+        hub.remove(user: bob.id, from: 1)
+        hub.publish(history.append(room: 1, from: alice, "after"))
+        var frames = FrameReader(member)
+        _ = await frames.next("joined")
+        #expect(await frames.next()?["code"] as? String == "not_a_member")
+        hub.disconnect(member)
+        #expect(await frames.next("message") == nil)
+    }
+
+    @Test("shutdown closes every connection with 1001 and refuses new ones")
+    func shutdown() async throws {
+        let hub = hub(MemoryHistory())
+        let connection = try #require(hub.connect(alice))
+        hub.shutdown()
+        #expect(connection.closeCode == .goingAway)
+        #expect(hub.connect(bob) == nil)
+    }
+}

@@ -23,6 +23,8 @@ public final class AgoraServices: Sendable {
     public let notifications: NotificationService
     public let exports: ExportService
     public let uploads: UploadService
+    /// Chat rooms, their members and messages.
+    public let rooms: RoomService
     public let searchIndexer: SearchIndexer
     /// Buffers post views and writes them in batches.
     public let viewCounter: ViewCounter
@@ -91,6 +93,10 @@ public final class AgoraServices: Sendable {
         uploads = UploadService(database: database, uploads: uploadRepository,
                                 files: UploadFiles(directory: Self.uploadsDirectory(in: settings)), queue: queue,
                                 maxBytes: settings.maxUploadBytes)
+        // `onlineCounts` is the WebSocket hub's hook: the hub will answer with the users connected
+        // to each room. No hub runs yet, so no room has anyone online.
+        rooms = RoomService(database: database, rooms: SQLRoomRepository(), users: users, codes: codes,
+                            onlineCounts: { _ in [:] })
     }
 
     /// Where uploaded files are kept: `<data dir>/uploads`.

@@ -52,6 +52,7 @@ public func buildRouter(_ services: AgoraServices) -> (Router<AppRequestContext>
     AdminController(queues: QueueAdminService(queue: services.queue)).addRoutes(to: routes)
     ExportController(exports: services.exports).addRoutes(to: routes)
     UploadController(uploads: services.uploads, codes: services.codes).addRoutes(to: routes)
+    RoomController(rooms: services.rooms, codes: services.codes).addRoutes(to: routes)
     OpenAPIController(categories: services.settings.categories).addRoutes(to: routes)
     routes.answerUnknownMethodsWith405()
     return (router, routes)

@@ -9,6 +9,9 @@ public enum ServiceError: Error, Sendable, Equatable {
     case unauthorized(String)
     /// The caller is known but may not do this.
     case forbidden
+    /// The caller is known but may not do this, for a reason a client acts on (`code` is stable,
+    /// e.g. `not_a_member`): answered 403 like `forbidden`.
+    case denied(code: String, message: String)
     /// The request conflicts with stored state, such as a taken email (`code` is stable, e.g. `email_taken`).
     case conflict(code: String, message: String)
     /// Too many attempts; retry after the given number of seconds.

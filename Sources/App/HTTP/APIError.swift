@@ -87,6 +87,8 @@ extension APIError {
             self = APIError(.unauthorized, code: "unauthorized", message: message)
         case .forbidden:
             self = .forbidden
+        case .denied(let code, let message):
+            self = APIError(.forbidden, code: code, message: message)
         case .conflict(let code, let message):
             self = APIError(.conflict, code: code, message: message)
         case .rateLimited(let seconds):

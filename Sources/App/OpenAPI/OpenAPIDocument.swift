@@ -68,7 +68,8 @@ public enum OpenAPIDocument {
                   access: .signedIn, success: (200, "Account"), errors: [401]),
         Operation(method: "PATCH", path: "/api/users/me", summary: "Change nickname and/or bio.", tag: "users",
                   access: .signedIn, body: "UpdateProfileRequest", success: (200, "Account"), errors: [400, 401, 409, 413, 415, 422]),
-        Operation(method: "DELETE", path: "/api/users/me", summary: "Delete the account with its posts, comments, likes and follows.",
+        Operation(method: "DELETE", path: "/api/users/me",
+                  summary: "Delete the account with its posts, comments, likes, follows, rooms and chat messages.",
                   tag: "users", access: .signedIn, success: (204, nil), errors: [401]),
         Operation(method: "PUT", path: "/api/users/me/password", summary: "Change the password; signs out every session.", tag: "users",
                   access: .signedIn, body: "ChangePasswordRequest", success: (204, nil), errors: [400, 401, 413, 415, 422]),
@@ -158,6 +159,28 @@ public enum OpenAPIDocument {
         Operation(method: "GET", path: "/uploads/{id}", summary: "The file of a ready upload (public), with ETag and byte ranges.",
                   tag: "uploads", headers: fileRequestHeaders, success: (200, nil), fileResponse: true, errors: [404, 416],
                   operationID: "getUploadFileById"),
+
+        Operation(method: "GET", path: "/api/rooms", summary: "Public rooms and the caller's private rooms, newest first.",
+                  tag: "chat", access: .signedIn, query: pageQuery, success: (200, "RoomPage"), errors: [401, 422]),
+        Operation(method: "POST", path: "/api/rooms", summary: "Create a chat room; the caller owns it and is its first member.",
+                  tag: "chat", access: .signedIn, body: "RoomRequest", success: (201, "Room"), errors: [400, 401, 403, 413, 415, 422]),
+        Operation(method: "GET", path: "/api/rooms/{id}", summary: "One room (a private one for its members only).",
+                  tag: "chat", access: .signedIn, success: (200, "Room"), errors: [401, 404]),
+        Operation(method: "PUT", path: "/api/rooms/{id}/members/{userId}",
+                  summary: "Join a public room (your own id), or add a member (owner); idempotent, answers the room.",
+                  tag: "chat", access: .signedIn, success: (200, "Room"), errors: [401, 403, 404]),
+        Operation(method: "DELETE", path: "/api/rooms/{id}/members/{userId}",
+                  summary: "Leave a room (your own id), or remove a member (owner); idempotent. The owner cannot leave (409).",
+                  tag: "chat", access: .signedIn, success: (204, nil), errors: [401, 403, 404, 409]),
+        Operation(method: "GET", path: "/api/rooms/{id}/messages",
+                  summary: "A window of the room's messages in ascending seq: after a seq, before one, or the latest.",
+                  tag: "chat", access: .signedIn,
+                  query: [
+                    ("before", ["type": "integer", "format": "int64", "minimum": 1], "The messages just below this seq."),
+                    ("after", ["type": "integer", "format": "int64", "minimum": 0], "The messages from this seq + 1 on; not with `before`."),
+                    ("limit", ["type": "integer", "minimum": 1, "maximum": 200, "default": 50], "Messages, 1–200."),
+                  ],
+                  success: (200, "ChatMessageList"), errors: [401, 404, 422]),
     ]
 
     /// The routes the document describes, as `RouteDescription`s.
@@ -183,10 +206,10 @@ public enum OpenAPIDocument {
                 "title": "Agora API",
                 "version": "1.0.0",
                 "description": """
-                    Accounts, a board (posts, comments, likes, follows) and uploads. JSON with camelCase keys; timestamps are \
-                    ISO-8601 UTC; ids are integers. Lists are `{items, nextCursor}` with keyset pagination. Every error \
-                    is `{"error": {"code", "message", "details"?}}`; a path id that is not a positive integer names \
-                    nothing and answers 404.
+                    Accounts, a board (posts, comments, likes, follows), uploads and chat rooms. JSON with camelCase \
+                    keys; timestamps are ISO-8601 UTC; ids are integers. Lists are `{items, nextCursor}` with keyset \
+                    pagination. Every error is `{"error": {"code", "message", "details"?}}`; a path id that is not a \
+                    positive integer names nothing and answers 404.
                     """,
             ],
             "servers": [["url": "/"]],
@@ -212,6 +235,10 @@ public enum OpenAPIDocument {
         if operation.path.contains("{id}") {
             parameters.append(["name": "id", "in": "path", "required": true,
                                "schema": ["type": "integer", "minimum": 1], "description": "A positive integer id."])
+        }
+        if operation.path.contains("{userId}") {
+            parameters.append(["name": "userId", "in": "path", "required": true,
+                               "schema": ["type": "integer", "minimum": 1], "description": "A user's id."])
         }
         if operation.path.contains("{name}") {
             parameters.append(["name": "name", "in": "path", "required": true,
@@ -287,7 +314,7 @@ public enum OpenAPIDocument {
         403: "Signed in but not allowed (`forbidden`), or a write before the email is verified (`email_not_verified`).",
         404: "No such resource (`not_found`).",
         405: "The path exists but not with this method (`method_not_allowed`, with `Allow`).",
-        409: "Conflicts with stored data (`email_taken`, `nickname_taken`, `job_not_retryable`, `job_completed`).",
+        409: "Conflicts with stored data (`email_taken`, `nickname_taken`, `job_not_retryable`, `job_completed`, `owner_cannot_leave`).",
         413: "The body is larger than the limit: 1 MiB for JSON, 20 MiB for uploads by default (`body_too_large`).",
         415: "The body is not `application/json` (`unsupported_media_type`).",
         416: "The range asks for no byte of the file (`range_not_satisfiable`, with `Content-Range: bytes */size`).",

@@ -90,7 +90,8 @@ struct SQLUserRepository: UserRepository {
                 (SELECT COUNT(*) FROM comments c WHERE c.post_id = posts.id AND c.author_id = \(bind: id))
             WHERE id IN (SELECT post_id FROM comments WHERE author_id = \(bind: id)) AND author_id <> \(bind: id)
             """).run()
-        // Foreign keys cascade to posts, comments, likes, follows and refresh tokens.
+        // Foreign keys cascade to posts, comments, likes, follows, refresh tokens, the rooms the user
+        // owns (with their members and messages), their room memberships and the chat messages they sent.
         try await db.raw("DELETE FROM users WHERE id = \(bind: id)").run()
     }
 

@@ -10,6 +10,7 @@ enum SQLiteMigrations {
         CreateNotifications(),
         CreateExports(),
         CreateUploads(),
+        CreateChatRooms(),
     ]
 }
 

@@ -173,15 +173,13 @@ struct ChatHubTests {
         await hub.join(fast, room: 1, since: nil, lastSeq: 0, members: [alice, bob])
         var frames = FrameReader(fast)
         _ = await frames.next("joined")
-        let reading = Task {
-            var frames = frames
-            return await frames.seqs(200)
-        }
+        // The fast reader reads each message before the next is sent, however loaded the machine.
+        var received: [Int64] = []
         for n in 1...200 {
             hub.publish(history.append(room: 1, from: bob, "m\(n)"))
-            if n % 4 == 0 { try await Task.sleep(for: .milliseconds(1)) }
+            received += await frames.seqs(1)
         }
-        #expect(await reading.value == Array(1...200))
+        #expect(received == Array(1...200))
         #expect(slow.closeCode == .slowConsumer)
         #expect(!hub.isSubscribed(slow, to: 1))
     }

@@ -4,6 +4,7 @@ import Logging
 import Mail
 import NIOPosix
 import Queue
+import Realtime
 import ServiceLifecycle
 import Storage
 
@@ -25,6 +26,8 @@ public final class AgoraServices: Sendable {
     public let uploads: UploadService
     /// Chat rooms, their members and messages.
     public let rooms: RoomService
+    /// The live side of chat: the WebSocket connections, each room's fan-out and presence.
+    public let chatHub: ChatHub
     public let searchIndexer: SearchIndexer
     /// Buffers post views and writes them in batches.
     public let viewCounter: ViewCounter
@@ -77,7 +80,11 @@ public final class AgoraServices: Sendable {
                                           maxPerAddress: settings.maxLoginFailuresPerAddress,
                                           window: settings.loginFailureWindow),
             refreshTokenLifetime: settings.refreshTokenLifetime, postCache: postCache, events: queue, codeService: codes)
-        notifications = NotificationService(database: database, notifications: SQLNotificationRepository(), posts: postRepository)
+        let roomRepository = SQLRoomRepository()
+        chatHub = ChatHub(history: RoomHistory(database: database, rooms: roomRepository), configuration: settings.chatHub,
+                          logger: logger)
+        notifications = NotificationService(database: database, notifications: SQLNotificationRepository(), posts: postRepository,
+                                            hub: chatHub)
         follows = FollowService(database: database, users: users, follows: SQLFollowRepository(), notifications: notifications)
         viewCounter = ViewCounter(database: database, posts: postRepository, cache: postCache,
                                   interval: settings.viewFlushInterval, logger: logger)
@@ -93,10 +100,7 @@ public final class AgoraServices: Sendable {
         uploads = UploadService(database: database, uploads: uploadRepository,
                                 files: UploadFiles(directory: Self.uploadsDirectory(in: settings)), queue: queue,
                                 maxBytes: settings.maxUploadBytes)
-        // `onlineCounts` is the WebSocket hub's hook: the hub will answer with the users connected
-        // to each room. No hub runs yet, so no room has anyone online.
-        rooms = RoomService(database: database, rooms: SQLRoomRepository(), users: users, codes: codes,
-                            onlineCounts: { _ in [:] })
+        rooms = RoomService(database: database, rooms: roomRepository, users: users, codes: codes, hub: chatHub)
     }
 
     /// Where uploaded files are kept: `<data dir>/uploads`.

@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import HummingbirdCore
 import Logging
 
 /// Builds the Agora application from its settings: opens storage, then wires the routes.
@@ -12,8 +13,11 @@ public func buildApplication(settings: AppSettings, logger: Logger) async throws
 public func buildApplication(services: AgoraServices, logger: Logger) -> some ApplicationProtocol {
     let settings = services.settings
     let (router, _) = buildRouter(services)
+    let chat = ChatGateway(accessTokens: services.accessTokens, rooms: services.rooms, hub: services.chatHub,
+                           configuration: settings.chatSocket)
     return Application(
         router: router,
+        server: HTTPServerBuilder { responder in chat.channel(responder: responder) },
         configuration: .init(address: .hostname(settings.host, port: settings.port), serverName: "agora"),
         // Stopped in reverse order: the HTTP server first, then the workers (which still need the
         // database to release their leases), the view counter's last flush, the search indexer,
@@ -53,6 +57,7 @@ public func buildRouter(_ services: AgoraServices) -> (Router<AppRequestContext>
     ExportController(exports: services.exports).addRoutes(to: routes)
     UploadController(uploads: services.uploads, codes: services.codes).addRoutes(to: routes)
     RoomController(rooms: services.rooms, codes: services.codes).addRoutes(to: routes)
+    ChatSocketController().addRoutes(to: routes)
     OpenAPIController(categories: services.settings.categories).addRoutes(to: routes)
     routes.answerUnknownMethodsWith405()
     return (router, routes)

@@ -1,4 +1,5 @@
 import Logging
+import NIOCore
 import Synchronization
 
 /// Fans each room's stored messages out to the connections in the room, in seq order, with
@@ -38,7 +39,7 @@ public final class ChatHub: Sendable {
         var fannedOut: Int64
         var subscribers: [UInt64: ChatConnection] = [:]
         /// Subscribers still catching up, with the live messages held for them meanwhile.
-        var catchingUp: [UInt64: [String]] = [:]
+        var catchingUp: [UInt64: [ByteBuffer]] = [:]
         /// Messages ahead of a gap, by seq.
         var pending: [Int64: ChatMessage] = [:]
         var fillingGap = false
@@ -57,6 +58,8 @@ public final class ChatHub: Sendable {
         var nextTimer: UInt64 = 1
         var rooms: [Int64: Room] = [:]
         var connections: [UInt64: (connection: ChatConnection, rooms: Set<Int64>)] = [:]
+        /// Each connected user's connections.
+        var byUser: [Int64: Set<UInt64>] = [:]
         var closed = false
     }
 
@@ -80,6 +83,7 @@ public final class ChatHub: Sendable {
             let connection = ChatConnection(id: state.nextConnection, user: user, queueLimit: configuration.outboundQueueLimit)
             state.nextConnection += 1
             state.connections[connection.id] = (connection, [])
+            state.byUser[user.id, default: []].insert(connection.id)
             return connection
         }
     }
@@ -89,6 +93,8 @@ public final class ChatHub: Sendable {
     public func disconnect(_ connection: ChatConnection) {
         let timers = state.withLock { state -> [(room: Int64, user: Int64, generation: UInt64)] in
             guard let entry = state.connections.removeValue(forKey: connection.id) else { return [] }
+            state.byUser[connection.user.id]?.remove(connection.id)
+            if state.byUser[connection.user.id]?.isEmpty == true { state.byUser[connection.user.id] = nil }
             var timers: [(Int64, Int64, UInt64)] = []
             for roomID in entry.rooms {
                 guard var room = state.rooms[roomID] else { continue }
@@ -104,7 +110,7 @@ public final class ChatHub: Sendable {
             }
             return timers
         }
-        connection.close(ChatConnection.Close(code: 1000, reason: "closed"))
+        connection.close(.normal)
         for timer in timers {
             Task { [configuration] in
                 try? await Task.sleep(for: configuration.presenceGrace)
@@ -268,13 +274,24 @@ public final class ChatHub: Sendable {
 
     /// Sends `frame` (JSON text) to every connection of `userID`: live notifications.
     public func send(_ frame: String, toUser userID: Int64) {
+        let frame = ByteBuffer(string: frame)
         let connections = state.withLock { state in
-            state.connections.values.map(\.connection).filter { $0.user.id == userID }
+            (state.byUser[userID] ?? []).compactMap { state.connections[$0]?.connection }
         }
         for connection in connections { connection.send(frame) }
     }
 
     // MARK: Presence
+
+    /// Whether `userID` has a live connection.
+    public func isConnected(_ userID: Int64) -> Bool {
+        state.withLock { $0.byUser[userID] != nil }
+    }
+
+    /// The users with a live connection.
+    public func connectedUsers() -> Set<Int64> {
+        state.withLock { Set($0.byUser.keys) }
+    }
 
     /// Online users per room, for the rooms of `roomIDs` that have any.
     public func onlineCounts(_ roomIDs: [Int64]) -> [Int64: Int] {
@@ -295,7 +312,7 @@ public final class ChatHub: Sendable {
     // MARK: Inside the lock
 
     /// Gives the frame of message `seq` to every subscriber (held for those catching up).
-    private func deliver(_ frame: String, seq: Int64, in room: inout Room) {
+    private func deliver(_ frame: ByteBuffer, seq: Int64, in room: inout Room) {
         room.fannedOut = seq
         for (id, connection) in room.subscribers {
             if room.catchingUp[id] != nil {
@@ -308,7 +325,7 @@ public final class ChatHub: Sendable {
 
     /// Queues `frame`; a connection whose queue overflows is closed and leaves the room (its
     /// user's presence follows the grace period, as for any dropped connection).
-    private func queue(_ frame: String, to connection: ChatConnection, in room: inout Room) {
+    private func queue(_ frame: ByteBuffer, to connection: ChatConnection, in room: inout Room) {
         if !connection.send(frame), connection.closeCode == .slowConsumer {
             room.subscribers[connection.id] = nil
             room.catchingUp[connection.id] = nil

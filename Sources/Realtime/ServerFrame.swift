@@ -1,4 +1,5 @@
 import Foundation
+import NIOCore
 
 /// The frames the server sends, as the WebSocket protocol defines them (docs/CHAT.md). Each is
 /// encoded once, then queued as the same text to every connection that receives it.
@@ -11,14 +12,15 @@ public enum ServerFrame: Sendable {
 
     case joined(room: Int64, lastSeq: Int64, members: [Member])
     case message(ChatMessage)
-    case ack(room: Int64, clientMsgId: String, seq: Int64)
+    /// A stored `send`; `clientMsgId` is the send's own, when it had one.
+    case ack(room: Int64, clientMsgId: String?, seq: Int64)
     case presence(room: Int64, joined: [ChatUser], left: [ChatUser])
     case typing(room: Int64, user: ChatUser)
     case pong
     case error(code: String, message: String, room: Int64?)
 
     /// The frame's JSON text.
-    public func encoded() -> String {
+    public func encoded() -> ByteBuffer {
         let data: Data
         do {
             switch self {
@@ -33,7 +35,7 @@ public enum ServerFrame: Sendable {
             case .typing(let room, let user):
                 data = try Self.encoder.encode(Typing(room: room, user: user))
             case .pong:
-                return #"{"type":"pong"}"#
+                return ByteBuffer(string: #"{"type":"pong"}"#)
             case .error(let code, let message, let room):
                 data = try Self.encoder.encode(ErrorFrame(code: code, message: message, room: room))
             }
@@ -41,7 +43,7 @@ public enum ServerFrame: Sendable {
             // Only strings, integers and dates go in: encoding cannot fail.
             preconditionFailure("a server frame failed to encode: \(error)")
         }
-        return String(decoding: data, as: UTF8.self)
+        return ByteBuffer(bytes: data)
     }
 
     private static let encoder: JSONEncoder = {
@@ -86,7 +88,7 @@ public enum ServerFrame: Sendable {
     private struct Ack: Encodable {
         let type = "ack"
         let room: Int64
-        let clientMsgId: String
+        let clientMsgId: String?
         let seq: Int64
     }
 

@@ -161,8 +161,12 @@ func offCooperativePool<T: Sendable>(_ work: @escaping @Sendable () throws -> T)
 final class RawSocket: @unchecked Sendable {
     let descriptor: Int32
 
-    init(port: UInt16) throws {
+    /// Connects to `port`; with `receiveBuffer`, the socket's receive buffer is set that small first.
+    init(port: UInt16, receiveBuffer: Int32? = nil) throws {
         descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        if var size = receiveBuffer {
+            setsockopt(descriptor, SOL_SOCKET, SO_RCVBUF, &size, socklen_t(MemoryLayout<Int32>.size))
+        }
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_port = port.bigEndian
@@ -178,14 +182,24 @@ final class RawSocket: @unchecked Sendable {
         guard write(descriptor, bytes, bytes.count) == bytes.count else { throw POSIXError(.EPIPE) }
     }
 
-    /// Everything the peer sends until it closes the connection.
-    func receiveAll() -> String {
+    /// Sends one masked WebSocket text frame (under 126 bytes), as a client must.
+    func sendMaskedText(_ text: String) throws {
+        let payload = Array(text.utf8)
+        precondition(payload.count < 126)
+        let mask: [UInt8] = [0x12, 0x34, 0x56, 0x78]
+        let frame = [0x81, 0x80 | UInt8(payload.count)] + mask + payload.enumerated().map { $0.element ^ mask[$0.offset % 4] }
+        guard write(descriptor, frame, frame.count) == frame.count else { throw POSIXError(.EPIPE) }
+    }
+
+    /// Everything the peer sends until it closes the connection, or until what came has `end`.
+    func receiveAll(until end: String? = nil) -> String {
         var data = [UInt8]()
         var buffer = [UInt8](repeating: 0, count: 4096)
         while true {
             let count = read(descriptor, &buffer, buffer.count)
             if count <= 0 { break }
             data += buffer[0..<count]
+            if let end, String(decoding: data, as: UTF8.self).contains(end) { break }
         }
         return String(decoding: data, as: UTF8.self)
     }

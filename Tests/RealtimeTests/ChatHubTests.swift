@@ -1,4 +1,5 @@
 import Foundation
+import NIOCore
 import Logging
 import Realtime
 import Synchronization
@@ -31,15 +32,20 @@ final class MemoryHistory: ChatHistory {
 
 /// Reads a connection's frames as JSON objects.
 struct FrameReader {
-    var iterator: AsyncStream<String>.AsyncIterator
+    let connection: ChatConnection
+    var buffered: [ByteBuffer] = []
 
     init(_ connection: ChatConnection) {
-        iterator = connection.outbound.makeAsyncIterator()
+        self.connection = connection
     }
 
     mutating func next() async -> [String: Any]? {
-        guard let text = await iterator.next() else { return nil }
-        return try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any]
+        if buffered.isEmpty {
+            guard let batch = await connection.nextBatch() else { return nil }
+            buffered = batch.reversed()
+        }
+        guard let text = buffered.popLast() else { return nil }
+        return try? JSONSerialization.jsonObject(with: Data(text.readableBytesView)) as? [String: Any]
     }
 
     /// The next frame of `type`, skipping others.

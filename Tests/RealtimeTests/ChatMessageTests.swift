@@ -1,4 +1,5 @@
 import Foundation
+import NIOCore
 import Realtime
 import Testing
 
@@ -17,7 +18,7 @@ struct ChatMessageTests {
         let message = ChatMessage(id: 7, room: 3, seq: 42, sender: ChatUser(id: 1, nickname: "민지"), body: "안녕 👋",
                                   sentAt: Date(timeIntervalSince1970: 1_700_000_000.25), clientMsgId: nil)
         let text = ServerFrame.message(message).encoded()
-        let frame = try #require(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any])
+        let frame = try #require(try JSONSerialization.jsonObject(with: Data(text.readableBytesView)) as? [String: Any])
         #expect(frame["type"] as? String == "message")
         #expect(frame["seq"] as? Int == 42)
         #expect(frame["sentAt"] as? String == "2023-11-14T22:13:20.250Z")

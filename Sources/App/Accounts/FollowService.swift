@@ -12,12 +12,12 @@ public struct FollowService: Sendable {
     public func follow(_ followeeID: Int64, by followerID: Int64) async throws {
         guard followeeID != followerID else { throw ServiceError.invalid("id", "you cannot follow yourself") }
         let users = self.users, follows = self.follows, notifications = self.notifications
-        try await database.transaction { db in
+        let notified = try await database.transaction { db -> Int64? in
             guard try await users.find(id: followeeID, on: db) != nil else { throw ServiceError.notFound("The user") }
-            if try await follows.follow(followerID: followerID, followeeID: followeeID, at: .now, on: db) {
-                try await notifications.notify(followeeID, .follow, by: followerID, on: db)
-            }
+            guard try await follows.follow(followerID: followerID, followeeID: followeeID, at: .now, on: db) else { return nil }
+            return try await notifications.notify(followeeID, .follow, by: followerID, on: db)
         }
+        if let notified { await notifications.pushLatest(to: [notified]) }
     }
 
     /// Stops following `followeeID`; unfollowing someone you do not follow changes nothing.

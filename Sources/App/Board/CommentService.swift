@@ -15,13 +15,13 @@ public struct CommentService: Sendable {
         let body = BoardRules.text(rawBody, field: "body", length: BoardRules.commentLength, required: true, problems: &problems)
         guard problems.isEmpty, let body else { throw ServiceError.validation(problems) }
         let posts = self.posts, comments = self.comments, notifications = self.notifications
-        let id = try await database.transaction { db in
+        let (id, notified) = try await database.transaction { db in
             guard let postAuthorID = try await posts.authorID(of: postID, on: db) else { throw ServiceError.notFound("The post") }
             let id = try await comments.insert(postID: postID, authorID: authorID, body: body, at: .now, on: db)
-            try await notifications.notify(postAuthorID, .comment, by: authorID, post: postID, comment: id, on: db)
-            return id
+            return (id, try await notifications.notify(postAuthorID, .comment, by: authorID, post: postID, comment: id, on: db))
         }
         postCache.invalidate(postID)
+        if let notified { await notifications.pushLatest(to: [notified]) }
         guard let comment = try await database.read({ db in try await comments.find(id: id, on: db) }) else {
             throw ServiceError.notFound("The comment")
         }

@@ -122,18 +122,20 @@ public struct PostService: Sendable {
     /// Likes or unlikes the post for `userID`, idempotently; returns the state and the exact count.
     public func setLike(_ liked: Bool, post id: Int64, by userID: Int64) async throws -> (liked: Bool, likeCount: Int) {
         let posts = self.posts, notifications = self.notifications
-        let state = try await database.transaction { db in
+        let (state, notified) = try await database.transaction { db in
             guard let authorID = try await posts.authorID(of: id, on: db) else { throw ServiceError.notFound("The post") }
+            var notified: Int64?
             if liked {
                 if try await posts.like(postID: id, userID: userID, at: .now, on: db) {
-                    try await notifications.notify(authorID, .like, by: userID, post: id, on: db)
+                    notified = try await notifications.notify(authorID, .like, by: userID, post: id, on: db)
                 }
             } else {
                 _ = try await posts.unlike(postID: id, userID: userID, on: db)
             }
-            return (liked, try await posts.likeCount(of: id, on: db))
+            return ((liked, try await posts.likeCount(of: id, on: db)), notified)
         }
         cache.invalidate(id)
+        if let notified { await notifications.pushLatest(to: [notified]) }
         return state
     }
 

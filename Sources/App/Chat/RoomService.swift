@@ -3,9 +3,9 @@ import SQLKit
 import Storage
 
 /// Chat rooms: creating, listing and joining them, and their messages with each room's gap-free
-/// sequence. The REST API and the WebSocket hub both go through it: the hub sends with `send` (or
-/// `append` after checking the sender itself), asks `canRead`, `isMember` and `members`, and reads
-/// history through the `ChatHistory` conformance.
+/// sequence. The REST API and the WebSocket sessions (`RoomChatAccess`) both go through it, and it
+/// keeps the hub in step: a stored message is published to the hub after its transaction
+/// commits, a removed member stops receiving at once, and listings carry the hub's online counts.
 ///
 /// A private room exists only for its members: to anyone else every operation on it answers
 /// `notFound`, as for a room that does not exist. The owner is always a member (they cannot leave).
@@ -15,9 +15,8 @@ public struct RoomService: Sendable {
     let users: any UserRepository
     /// The verified-email check of `send`.
     let codes: AccountCodeService
-    /// How many users are online in each of the given rooms (absent rooms count 0): the WebSocket
-    /// hub's hook into room listings. Called outside any transaction.
-    let onlineCounts: @Sendable ([Int64]) -> [Int64: Int]
+    /// The live side of the rooms: who is connected, and the fan-out of stored messages.
+    let hub: ChatHub
 
     /// A room's fields as a client sent them (validated by `create`).
     public struct Draft: Sendable {
@@ -105,6 +104,36 @@ public struct RoomService: Sendable {
             }
             _ = try await rooms.removeMember(userID, from: room, on: db)
         }
+        hub.remove(user: userID, from: room)
+    }
+
+    /// What a WebSocket `join` needs: checks that `userID` may be in the room, makes them a member
+    /// of a public room they have not joined, and returns its last stored seq and its members.
+    /// Throws `notFound` for no such room or a private room they are not in.
+    public func enter(_ room: Int64, as userID: Int64) async throws -> (lastSeq: Int64, members: [ChatUser]) {
+        let rooms = self.rooms
+        let seen = try await database.read { db -> (record: RoomRecord, members: [ChatUser])? in
+            guard let record = try await rooms.find(id: room, viewerID: userID, on: db),
+                  record.visibility == .public || record.isMember else { return nil }
+            return (record, record.isMember ? try await rooms.members(of: room, on: db) : [])
+        }
+        guard let seen else { throw Self.roomNotFound }
+        if seen.record.isMember { return (seen.record.lastSeq, seen.members) }
+        return try await database.transaction { db in
+            _ = try await rooms.addMember(userID, to: room, at: .now, on: db)
+            guard let record = try await rooms.find(id: room, viewerID: userID, on: db) else {
+                throw StorageInvariant("a room vanished inside its own transaction")
+            }
+            return (record.lastSeq, try await rooms.members(of: room, on: db))
+        }
+    }
+
+    /// The user as chat shows them, or nil when there is no such account.
+    public func chatUser(_ userID: Int64) async throws -> ChatUser? {
+        let users = self.users
+        return try await database.read { db in
+            try await users.find(id: userID, on: db).map { ChatUser(id: $0.id, nickname: $0.nickname) }
+        }
     }
 
     /// Whether `userID` is a member of `room` (false for no such room).
@@ -131,9 +160,10 @@ public struct RoomService: Sendable {
         return try await append(body, clientMsgId: clientMsgId, to: room, from: identity.userID)
     }
 
-    /// Stores a message from `senderID` with the room's next seq, in one transaction. When the
-    /// sender already stored a message in the room under `clientMsgId`, returns that one with
-    /// `duplicate` true and stores nothing. Does not check the sender's email (see `send`).
+    /// Stores a message from `senderID` with the room's next seq, in one transaction, then
+    /// publishes it to the hub. When the sender already stored a message in the room under
+    /// `clientMsgId`, returns that one with `duplicate` true and stores nothing. Does not check the
+    /// sender's email (see `send`).
     ///
     /// Throws `validation` for a body that is blank, has a NUL or is over 16,384 bytes of UTF-8,
     /// or a `clientMsgId` that is empty or over 100 characters; `notFound` for no such room or a
@@ -169,7 +199,10 @@ public struct RoomService: Sendable {
             return (stored, true)
         }
         switch outcome {
-        case .stored(let message, let duplicate): return (message, duplicate)
+        case .stored(let message, let duplicate):
+            // Published after the commit; a repeat of a message already fanned out is dropped.
+            hub.publish(message)
+            return (message, duplicate)
         case .notMember: throw ServiceError.denied(code: "not_a_member", message: "Join the room to send messages to it.")
         case .noRoom: throw Self.roomNotFound
         }
@@ -218,7 +251,7 @@ public struct RoomService: Sendable {
 
     private func withOnlineCounts(_ records: [RoomRecord]) -> [RoomRecord] {
         guard !records.isEmpty else { return records }
-        let online = onlineCounts(records.map(\.id))
+        let online = hub.onlineCounts(records.map(\.id))
         return records.map { record in
             var record = record
             record.onlineCount = online[record.id] ?? 0
@@ -238,12 +271,23 @@ public struct RoomService: Sendable {
     private struct ConcurrentResend: Error {}
 }
 
-extension RoomService: ChatHistory {
+/// The stored messages as the hub reads them, to catch a client up and to fill gaps.
+struct RoomHistory: ChatHistory {
+    let database: any Database
+    let rooms: any RoomRepository
+
     /// The messages of `room` above `seq`, in seq order, at most `limit` of them. Checks no rights:
-    /// the hub asks `canRead` when a client subscribes.
-    public func messages(in room: Int64, after seq: Int64, limit: Int) async throws -> [ChatMessage] {
+    /// a session joins a room through `RoomService.enter` first.
+    func messages(in room: Int64, after seq: Int64, limit: Int) async throws -> [ChatMessage] {
         guard limit > 0 else { return [] }
         let rooms = self.rooms
         return try await database.read { db in try await rooms.messages(in: room, after: seq, limit: limit, on: db) }
+    }
+}
+
+extension RoomService: ChatHistory {
+    /// The stored messages of `room` above `seq`, as the hub reads them (`RoomHistory`).
+    public func messages(in room: Int64, after seq: Int64, limit: Int) async throws -> [ChatMessage] {
+        try await RoomHistory(database: database, rooms: rooms).messages(in: room, after: seq, limit: limit)
     }
 }

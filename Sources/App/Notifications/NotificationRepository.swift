@@ -11,6 +11,8 @@ public protocol NotificationRepository: Sendable {
     /// Notifies the followers of `authorID` whose follow id is in `follows` of post `postID`.
     func notifyFollowers(of authorID: Int64, post postID: Int64, follows: ClosedRange<Int64>, at: Timestamp,
                          on db: any SQLDatabase) async throws
+    /// The followers of `authorID` whose follow id is in `follows`.
+    func followerIDs(of authorID: Int64, follows: ClosedRange<Int64>, on db: any SQLDatabase) async throws -> [Int64]
     /// Newest first, before the notification id `before`; only unread ones when `unreadOnly`.
     func list(userID: Int64, unreadOnly: Bool, before: Int64?, limit: Int, on db: any SQLDatabase) async throws -> [NotificationRecord]
     /// Marks the user's notifications among `ids` read (others' ids are ignored); returns how many changed.

@@ -1,10 +1,13 @@
+import Foundation
 import Queue
+import Realtime
 import SQLKit
 import Storage
 
 /// Notifications: written in the transaction of the event that causes them (a comment, a like,
 /// a follow), or fanned out to followers by a queued job (a new post), so that an author with
-/// many followers costs the request nothing.
+/// many followers costs the request nothing. After the commit, a recipient with a live chat
+/// connection gets the notification on it (`pushLatest`).
 public struct NotificationService: Sendable {
     /// Followers notified per transaction by the fan-out job: small enough that the writer
     /// interleaves other transactions between batches.
@@ -13,11 +16,15 @@ public struct NotificationService: Sendable {
     let database: any Database
     let notifications: any NotificationRepository
     let posts: any PostRepository
+    /// The live connections notifications are pushed to.
+    let hub: ChatHub
 
-    /// Stores a notification for `userID` in the caller's transaction, unless the user is the actor.
+    /// Stores a notification for `userID` in the caller's transaction, unless the user is the
+    /// actor; returns the user notified, for `pushLatest` after the commit.
+    @discardableResult
     func notify(_ userID: Int64, _ kind: NotificationKind, by actorID: Int64, post postID: Int64? = nil,
-                comment commentID: Int64? = nil, on db: any SQLDatabase) async throws {
-        guard userID != actorID else { return }
+                comment commentID: Int64? = nil, on db: any SQLDatabase) async throws -> Int64? {
+        guard userID != actorID else { return nil }
         let key: String
         switch kind {
         case .post: key = "post:\(postID ?? 0)"
@@ -27,6 +34,23 @@ public struct NotificationService: Sendable {
         }
         try await notifications.insert(NewNotification(userID: userID, kind: kind, actorID: actorID, postID: postID,
                                                        commentID: commentID, dedupeKey: key), at: .now, on: db)
+        return userID
+    }
+
+    /// Sends each user who has a live connection their newest notification and unread count
+    /// (`{"type":"notification","notification":{…},"unreadCount":n}`). Call after the commit that
+    /// notified them. Best effort: a failed read skips the push, and the notification stays
+    /// listed as usual.
+    func pushLatest(to userIDs: some Sequence<Int64>) async {
+        let notifications = self.notifications
+        for userID in userIDs where hub.isConnected(userID) {
+            guard let (latest, unread) = try? await database.read({ db in
+                (try await notifications.list(userID: userID, unreadOnly: false, before: nil, limit: 1, on: db).first,
+                 try await notifications.unreadCount(userID: userID, on: db))
+            }), let latest else { continue }
+            guard let data = try? JSONCoding.encoder.encode(LiveNotificationFrame(notification: NotificationDTO(latest), unreadCount: unread)) else { continue }
+            hub.send(String(decoding: data, as: UTF8.self), toUser: userID)
+        }
     }
 
     /// Notifies every follower of the post's author, in batches of their own transactions. Safe to
@@ -50,6 +74,12 @@ public struct NotificationService: Sendable {
                 return true
             }
             guard postExists else { return }
+            let online = hub.connectedUsers()
+            if !online.isEmpty, let followers = try? await database.read({ db in
+                try await notifications.followerIDs(of: event.authorId, follows: (after + 1)...batchEnd, on: db)
+            }) {
+                await pushLatest(to: followers.filter(online.contains))
+            }
             cursor = batchEnd
         }
     }
@@ -95,4 +125,11 @@ public struct NotificationService: Sendable {
             try await fanOut(event)
         }
     }
+}
+
+/// The chat WebSocket's `notification` frame.
+private struct LiveNotificationFrame: Encodable {
+    let type = "notification"
+    let notification: NotificationDTO
+    let unreadCount: Int
 }

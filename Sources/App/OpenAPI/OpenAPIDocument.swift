@@ -8,6 +8,8 @@ public enum OpenAPIDocument {
         var method: String
         var path: String
         var summary: String
+        /// Longer text, where the summary is not enough (the WebSocket protocol).
+        var description: String?
         var tag: String
         var access: Access = .anyone
         var query: [(String, JSONValue, String)] = []
@@ -26,6 +28,8 @@ public enum OpenAPIDocument {
         var errors: [Int] = []
         /// Set where the path alone would repeat another operation's id.
         var operationID: String?
+        /// The success is a protocol switch (101) to a WebSocket, not a body.
+        var upgradesToWebSocket = false
     }
 
     static let fileRequestHeaders: [(String, JSONValue, String)] = [
@@ -181,7 +185,35 @@ public enum OpenAPIDocument {
                     ("limit", ["type": "integer", "minimum": 1, "maximum": 200, "default": 50], "Messages, 1–200."),
                   ],
                   success: (200, "ChatMessageList"), errors: [401, 404, 422]),
+        Operation(method: "GET", path: "/ws",
+                  summary: "The chat WebSocket: one per client, for every room it joins (protocol in docs/CHAT.md).",
+                  description: chatProtocol, tag: "chat", access: .signedIn,
+                  query: [("token", ["type": "string"], "The access token, for clients that cannot set `Authorization` (browsers).")],
+                  success: (101, nil), errors: [401, 426], upgradesToWebSocket: true),
     ]
+
+    /// The WebSocket protocol of `/ws`, in short; docs/CHAT.md has it in full.
+    static let chatProtocol = """
+        Upgrade with `Upgrade: websocket` and the access token (`?token=` or `Authorization: Bearer`); \
+        a missing, invalid or expired token is answered 401 before the upgrade. Every frame is a text \
+        frame of one JSON object with a `type`.
+
+        Client → server: `{"type":"join","room":ID,"since":SEQ?}` (subscribe; a public room makes you a \
+        member; with `since`, every message after that seq first), `{"type":"leave","room":ID}` (stop \
+        receiving on this connection), `{"type":"send","room":ID,"body":"…","clientMsgId":"…"?}`, \
+        `{"type":"typing","room":ID}`, `{"type":"ping"}`.
+
+        Server → client: `joined` {room, lastSeq, members:[{id, nickname, online}]}, `message` {room, seq, \
+        id, sender:{id, nickname}, body, sentAt, clientMsgId?}, `ack` {room, clientMsgId?, seq}, `presence` \
+        {room, joined:[{id, nickname}], left:[…]}, `typing` {room, user}, `notification` {notification, \
+        unreadCount}, `pong`, `error` {code, message, room?}.
+
+        A room's messages arrive in seq order, stored before anyone receives them; a resent `clientMsgId` \
+        is stored once and acknowledged with the same seq. Limits: a body over 16 KiB is refused \
+        (`too_large`); a frame over 64 KiB closes with 1009; 40 frames at once, then 20 per second \
+        (`rate_limited`); a client that falls 1,024 frames behind is closed with 4008 and rejoins with \
+        `since`. The server pings every 30 s; on shutdown it closes with 1001.
+        """
 
     /// The routes the document describes, as `RouteDescription`s.
     public static var routes: [RouteDescription] {
@@ -226,6 +258,7 @@ public enum OpenAPIDocument {
             ("operationId", .string(operationID(operation))),
             ("tags", [.string(operation.tag)]),
         ]
+        if let description = operation.description { fields.append(("description", .string(description))) }
         switch operation.access {
         case .anyone: break
         case .signedIn: fields.append(("security", [["bearer": []]]))
@@ -265,7 +298,9 @@ public enum OpenAPIDocument {
         }
         var responses: [(String, JSONValue)] = []
         let (status, schema) = operation.success
-        if operation.fileResponse {
+        if operation.upgradesToWebSocket {
+            responses.append(("101", ["description": "Switching Protocols: the connection is now the chat WebSocket."]))
+        } else if operation.fileResponse {
             responses += fileResponses
         } else if let fileType = operation.fileType {
             responses.append((String(status), ["description": "The file.",
@@ -319,6 +354,7 @@ public enum OpenAPIDocument {
         415: "The body is not `application/json` (`unsupported_media_type`).",
         416: "The range asks for no byte of the file (`range_not_satisfiable`, with `Content-Range: bytes */size`).",
         422: "A field breaks a rule; `details` names each (`validation_failed`); a wrong or expired code (`invalid_code`, `code_expired`).",
+        426: "A WebSocket endpoint asked without `Upgrade: websocket` (`upgrade_required`).",
         429: "Too many failed attempts; see `Retry-After` (`rate_limited`).",
         500: "A fault on the server (`internal_error`); never caused by client input.",
         503: "Storage is unavailable (`unavailable`, `not_ready`).",

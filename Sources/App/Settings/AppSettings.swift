@@ -2,6 +2,7 @@ import Configuration
 import Foundation
 import Logging
 import Mail
+import Realtime
 
 /// Every setting Agora reads, typed, read once at start-up and passed down.
 ///
@@ -63,6 +64,11 @@ public struct AppSettings: Sendable {
     /// Posts kept in memory for `GET /api/posts/{id}`; 0 turns the cache off.
     public var postCacheEntries: Int = 10_000
 
+    /// The chat WebSocket's limits: frame size, pings, message size and send rate (docs/CHAT.md).
+    public var chatSocket = ChatSocket.Configuration()
+    /// The chat hub's presence grace and outbound queue bound.
+    public var chatHub = ChatHub.Configuration()
+
     /// Whether `agora serve` runs queue workers in its own process.
     public var runWorkers: Bool = true
     /// The queues a worker runs; empty means every queue the app registers jobs on.
@@ -104,6 +110,11 @@ public struct AppSettings: Sendable {
         maxUploadBytes = max(1, config.int(forKey: "upload.max.bytes", default: defaults.maxUploadBytes))
         corsAllowedOrigins = Self.list(config.string(forKey: "cors.origins")) ?? []
         postCacheEntries = max(0, config.int(forKey: "post.cache.entries", default: defaults.postCacheEntries))
+        chatSocket.pingInterval = .seconds(max(1, config.int(forKey: "chat.ping.seconds", default: 30)))
+        chatSocket.limits.perSecond = Double(max(1, config.int(forKey: "chat.frames.per.second", default: 20)))
+        chatSocket.limits.burst = max(1, config.int(forKey: "chat.frames.burst", default: 40))
+        chatHub.presenceGrace = .milliseconds(max(0, config.int(forKey: "chat.presence.grace.millis", default: 5_000)))
+        chatHub.outboundQueueLimit = max(1, config.int(forKey: "chat.outbound.queue", default: 1_024))
         sqliteReaders = max(1, config.int(forKey: "sqlite.readers", default: defaults.sqliteReaders))
         requireVerifiedEmail = config.bool(forKey: "require.verified.email", default: defaults.requireVerifiedEmail)
         smtpURL = config.string(forKey: "smtp.url", isSecret: true).flatMap { $0.isEmpty ? nil : $0 }

@@ -32,6 +32,13 @@ struct SQLNotificationRepository: NotificationRepository {
             """).run()
     }
 
+    func followerIDs(of authorID: Int64, follows: ClosedRange<Int64>, on db: any SQLDatabase) async throws -> [Int64] {
+        try await db.raw("""
+            SELECT follower_id FROM follows
+            WHERE followee_id = \(bind: authorID) AND id >= \(bind: follows.lowerBound) AND id <= \(bind: follows.upperBound)
+            """).all().map { try $0.decode(column: "follower_id", as: Int64.self) }
+    }
+
     func list(userID: Int64, unreadOnly: Bool, before: Int64?, limit: Int, on db: any SQLDatabase) async throws -> [NotificationRecord] {
         let unread: SQLQueryString = unreadOnly ? " AND n.read_at IS NULL" : ""
         let position: SQLQueryString = before.map { " AND n.id < \(bind: $0)" } ?? ""

@@ -85,10 +85,11 @@ let package = Package(
             ]
         ),
         // Real-time chat: rooms' fan-out in seq order, resume, presence, bounded outbound queues.
-        // Never imports the app; the app gives it a store and the WebSocket connections.
+        // Never imports the app (only Storage, for its timestamps); the app gives it a store and the WebSocket connections.
         .target(
             name: "Realtime",
             dependencies: [
+                "Storage",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "DequeModule", package: "swift-collections"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -161,6 +162,7 @@ let package = Package(
             name: "RealtimeTests",
             dependencies: [
                 "Realtime",
+                "Storage",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),

@@ -1,4 +1,5 @@
 import Foundation
+import Storage
 
 /// A user as chat shows them: the id is the account's, the nickname its current one.
 public struct ChatUser: Sendable, Hashable, Codable {
@@ -19,11 +20,12 @@ public struct ChatMessage: Sendable, Hashable, Codable {
     public var seq: Int64
     public var sender: ChatUser
     public var body: String
-    public var sentAt: Date
+    /// When it was stored, in the whole milliseconds storage keeps: REST and WebSocket show the same instant.
+    public var sentAt: Timestamp
     /// The sender's own id for the message, which makes a resent `send` idempotent.
     public var clientMsgId: String?
 
-    public init(id: Int64, room: Int64, seq: Int64, sender: ChatUser, body: String, sentAt: Date, clientMsgId: String?) {
+    public init(id: Int64, room: Int64, seq: Int64, sender: ChatUser, body: String, sentAt: Timestamp, clientMsgId: String?) {
         self.id = id
         self.room = room
         self.seq = seq

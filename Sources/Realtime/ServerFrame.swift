@@ -1,5 +1,6 @@
 import Foundation
 import NIOCore
+import Storage
 
 /// The frames the server sends, as the WebSocket protocol defines them (docs/CHAT.md). Each is
 /// encoded once, then queued as the same text to every connection that receives it.
@@ -48,11 +49,6 @@ public enum ServerFrame: Sendable {
 
     private static let encoder: JSONEncoder = {
         let encoder = JSONEncoder()
-        encoder.dateEncodingStrategy = .custom { date, encoder in
-            var container = encoder.singleValueContainer()
-            try container.encode(date.formatted(.iso8601.year().month().day().time(includingFractionalSeconds: true)
-                .timeZone(separator: .omitted).dateSeparator(.dash).timeSeparator(.colon)))
-        }
         encoder.outputFormatting = [.withoutEscapingSlashes]
         return encoder
     }()
@@ -71,7 +67,7 @@ public enum ServerFrame: Sendable {
         let id: Int64
         let sender: ChatUser
         let body: String
-        let sentAt: Date
+        let sentAt: Timestamp
         let clientMsgId: String?
 
         init(_ message: ChatMessage) {

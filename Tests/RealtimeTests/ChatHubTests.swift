@@ -2,6 +2,7 @@ import Foundation
 import NIOCore
 import Logging
 import Realtime
+import Storage
 import Synchronization
 import Testing
 
@@ -15,7 +16,7 @@ final class MemoryHistory: ChatHistory {
         rooms.withLock { rooms in
             let seq = Int64((rooms[room]?.count ?? 0) + 1)
             let message = ChatMessage(id: seq * 1_000 + room, room: room, seq: seq, sender: sender, body: body,
-                                      sentAt: Date(), clientMsgId: nil)
+                                      sentAt: .now, clientMsgId: nil)
             rooms[room, default: []].append(message)
             return message
         }

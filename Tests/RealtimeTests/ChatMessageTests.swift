@@ -1,6 +1,7 @@
 import Foundation
 import NIOCore
 import Realtime
+import Storage
 import Testing
 
 @Suite("Chat message values")
@@ -8,7 +9,7 @@ struct ChatMessageTests {
     @Test("a message round-trips through JSON with its client id")
     func roundTrip() throws {
         let message = ChatMessage(id: 7, room: 3, seq: 42, sender: ChatUser(id: 1, nickname: "민지"), body: "안녕 👋",
-                                  sentAt: Date(timeIntervalSince1970: 1_700_000_000), clientMsgId: "c-1")
+                                  sentAt: Timestamp(milliseconds: 1_700_000_000_000), clientMsgId: "c-1")
         let decoded = try JSONDecoder().decode(ChatMessage.self, from: JSONEncoder().encode(message))
         #expect(decoded == message)
     }
@@ -16,7 +17,7 @@ struct ChatMessageTests {
     @Test("a message frame carries the protocol's fields, sentAt in UTC with milliseconds")
     func messageFrame() throws {
         let message = ChatMessage(id: 7, room: 3, seq: 42, sender: ChatUser(id: 1, nickname: "민지"), body: "안녕 👋",
-                                  sentAt: Date(timeIntervalSince1970: 1_700_000_000.25), clientMsgId: nil)
+                                  sentAt: Timestamp(milliseconds: 1_700_000_000_250), clientMsgId: nil)
         let text = ServerFrame.message(message).encoded()
         let frame = try #require(try JSONSerialization.jsonObject(with: Data(text.readableBytesView)) as? [String: Any])
         #expect(frame["type"] as? String == "message")

@@ -48,7 +48,7 @@ struct ChatMessageDTO: Encodable, Sendable {
         body = message.body
         // Rounded, not truncated: a stored millisecond read back through `Date`'s binary
         // fraction may land a hair below itself.
-        sentAt = Timestamp(milliseconds: Int64((message.sentAt.timeIntervalSince1970 * 1000).rounded()))
+        sentAt = message.sentAt
         clientMsgId = message.clientMsgId
     }
 }

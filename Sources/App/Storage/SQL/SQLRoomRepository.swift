@@ -110,7 +110,7 @@ struct SQLRoomRepository: RoomRepository {
         }
         return ChatMessage(id: try row.decode(column: "id", as: Int64.self), room: message.room, seq: message.seq,
                            sender: ChatUser(id: message.senderID, nickname: nickname), body: message.body,
-                           sentAt: message.sentAt.date, clientMsgId: message.clientMsgId)
+                           sentAt: message.sentAt, clientMsgId: message.clientMsgId)
     }
 
     func messages(in room: Int64, after seq: Int64, limit: Int, on db: any SQLDatabase) async throws -> [ChatMessage] {
@@ -156,7 +156,7 @@ struct SQLRoomRepository: RoomRepository {
             sender: ChatUser(id: try row.decode(column: "sender_id", as: Int64.self),
                              nickname: try row.decode(column: "sender_nickname", as: String.self)),
             body: try row.decode(column: "body", as: String.self),
-            sentAt: Timestamp(milliseconds: try row.decode(column: "sent_at", as: Int64.self)).date,
+            sentAt: Timestamp(milliseconds: try row.decode(column: "sent_at", as: Int64.self)),
             clientMsgId: try row.decode(column: "client_msg_id", as: String?.self))
     }
 }

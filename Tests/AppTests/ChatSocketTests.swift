@@ -278,6 +278,30 @@ struct ChatSocketTests {
         }
     }
 
+    @Test("a member removed by the owner, or leaving through REST, stops receiving at once")
+    func removalStopsDelivery() async throws {
+        try await live { api, port in
+            let alice = try await api.user(), bob = try await api.user(), carol = try await api.user()
+            let room = try await api.room(by: alice)
+            let a = ChatTestClient(port: port, token: alice.accessToken)
+            let b = ChatTestClient(port: port, token: bob.accessToken)
+            let c = ChatTestClient(port: port, token: carol.accessToken)
+            try await a.join(room); try await b.join(room); try await c.join(room)
+            #expect(try await api.delete("/api/rooms/\(room)/members/\(bob.id)", token: alice.accessToken).status == .noContent)
+            #expect(await b.next("error")?["code"].string == "not_a_member")
+            #expect(try await api.delete("/api/rooms/\(room)/members/\(carol.id)", token: carol.accessToken).status == .noContent)
+            #expect(await c.next("error")?["code"].string == "not_a_member")
+            try a.send(["type": "send", "room": room, "body": "members only"])
+            #expect(await a.next("message")?["body"].string == "members only")
+            try b.send(["type": "ping"]); try c.send(["type": "ping"])
+            #expect(await b.next("pong") != nil)
+            #expect(await c.next("pong") != nil)
+            #expect(b.frames.allSatisfy { $0["type"].string != "message" } && c.frames.allSatisfy { $0["type"].string != "message" })
+            try b.send(["type": "send", "room": room, "body": "still here?"])
+            #expect(await b.next("error")?["code"].string == "not_a_member")
+        }
+    }
+
     @Test("notifications arrive live on the same connection, with the unread count")
     func liveNotifications() async throws {
         try await live { api, port in

@@ -3,7 +3,7 @@ import NIOHTTP1
 import NIOPosix
 
 /// One keep-alive HTTP/1.1 connection that sends a request, reads its whole answer, then the
-/// next: the load generator of `agora bench signups`.
+/// next: the load generator of `agora bench signups` and the set-up of `agora bench chat`.
 ///
 /// Built on SwiftNIO's own HTTP/1.1 codec rather than AsyncHTTPClient because the client shares
 /// the two cores with the server it measures: AsyncHTTPClient took about a fifth of them during a
@@ -33,10 +33,12 @@ struct BenchHTTPConnection {
         self.host = "\(host):\(port)"
     }
 
-    /// Sends `method path` with `body` (as JSON when given) and returns the answer.
-    mutating func send(_ method: HTTPMethod, _ path: String, json body: String? = nil) async throws -> Answer {
+    /// Sends `method path` with `body` (as JSON when given), signed in with `token` when given,
+    /// and returns the answer.
+    mutating func send(_ method: HTTPMethod, _ path: String, json body: String? = nil, bearer token: String? = nil) async throws -> Answer {
         var head = HTTPRequestHead(version: .http1_1, method: method, uri: path)
         head.headers.add(name: "Host", value: host)
+        if let token { head.headers.add(name: "Authorization", value: "Bearer \(token)") }
         if let body {
             head.headers.add(name: "Content-Type", value: "application/json")
             head.headers.add(name: "Content-Length", value: "\(body.utf8.count)")

@@ -60,24 +60,20 @@ public enum ServerFrame: Sendable {
         let members: [Member]
     }
 
+    /// A message frame: the message's own fields (as the REST history shows them) and its `type`.
     private struct Message: Encodable {
-        let type = "message"
-        let room: Int64
-        let seq: Int64
-        let id: Int64
-        let sender: ChatUser
-        let body: String
-        let sentAt: Timestamp
-        let clientMsgId: String?
+        let message: ChatMessage
 
         init(_ message: ChatMessage) {
-            room = message.room
-            seq = message.seq
-            id = message.id
-            sender = message.sender
-            body = message.body
-            sentAt = message.sentAt
-            clientMsgId = message.clientMsgId
+            self.message = message
+        }
+
+        private enum Keys: String, CodingKey { case type }
+
+        func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: Keys.self)
+            try container.encode("message", forKey: .type)
+            try message.encode(to: encoder)
         }
     }
 

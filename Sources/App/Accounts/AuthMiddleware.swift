@@ -13,12 +13,17 @@ struct AuthMiddleware: RouterMiddleware {
         guard let header = request.headers[.authorization] else {
             return try await next(request, context)
         }
-        guard header.count > 7, header.prefix(7).lowercased() == "bearer ",
-              let identity = await accessTokens.verify(String(header.dropFirst(7).drop(while: { $0 == " " }))) else {
+        guard let token = Self.bearerToken(header), let identity = await accessTokens.verify(token) else {
             throw APIError(.unauthorized, code: "invalid_token", message: "The access token is invalid or expired.")
         }
         var context = context
         context.identity = identity
         return try await next(request, context)
+    }
+
+    /// The token of an `Authorization: Bearer <token>` header; nil for another scheme.
+    static func bearerToken(_ header: String) -> String? {
+        guard header.count > 7, header.prefix(7).lowercased() == "bearer " else { return nil }
+        return String(header.dropFirst(7).drop(while: { $0 == " " }))
     }
 }

@@ -29,26 +29,3 @@ struct RoomDTO: Encodable, Sendable, ResponseEncodable {
         isMember = room.isMember
     }
 }
-
-/// A chat message as sent to clients; `clientMsgId` is absent when the sender gave none.
-struct ChatMessageDTO: Encodable, Sendable {
-    var id: Int64
-    var room: Int64
-    var seq: Int64
-    var sender: UserSummaryDTO
-    var body: String
-    var sentAt: Timestamp
-    var clientMsgId: String?
-
-    init(_ message: ChatMessage) {
-        id = message.id
-        room = message.room
-        seq = message.seq
-        sender = UserSummaryDTO(id: message.sender.id, nickname: message.sender.nickname)
-        body = message.body
-        // Rounded, not truncated: a stored millisecond read back through `Date`'s binary
-        // fraction may land a hair below itself.
-        sentAt = message.sentAt
-        clientMsgId = message.clientMsgId
-    }
-}

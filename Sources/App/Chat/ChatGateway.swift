@@ -65,10 +65,7 @@ struct ChatGateway: Sendable {
                 }
             }
         }
-        if let authorization, authorization.count > 7, authorization.prefix(7).lowercased() == "bearer " {
-            return String(authorization.dropFirst(7).drop(while: { $0 == " " }))
-        }
-        return nil
+        return authorization.flatMap(AuthMiddleware.bearerToken)
     }
 }
 

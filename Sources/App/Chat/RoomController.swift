@@ -1,4 +1,5 @@
 import Hummingbird
+import Realtime
 
 /// `/api/rooms/*`: chat rooms, their members and their message history. Every route needs a
 /// signed-in caller; creating and joining need a verified email address.
@@ -59,7 +60,7 @@ struct RoomController {
         return .noContent
     }
 
-    @Sendable func messages(_ request: Request, context: AppRequestContext) async throws -> ItemsDTO<ChatMessageDTO> {
+    @Sendable func messages(_ request: Request, context: AppRequestContext) async throws -> ItemsDTO<ChatMessage> {
         let identity = try context.requireIdentity()
         let room = try context.id(of: "The room")
         let query = request.uri.queryParameters
@@ -77,6 +78,6 @@ struct RoomController {
         // Past Int's range the service's 1–200 check refuses it anyway.
         let messages = try await rooms.history(of: room, for: identity.userID, before: before, after: after,
                                                limit: limit.map { Int(clamping: $0) })
-        return ItemsDTO(items: messages.map(ChatMessageDTO.init))
+        return ItemsDTO(items: messages)
     }
 }

@@ -50,6 +50,41 @@ struct SQLiteStoreTests {
         }
     }
 
+    @Test("a read that starts after a commit sees it, even while other reads are running")
+    func readAfterCommitSeesIt() async throws {
+        try await withStore { store in
+            // Slow reads keep every reader connection busy. Two statements sharing a connection
+            // share its read snapshot, so a read placed beside an older one would miss the commit.
+            let busy = Task {
+                try await withThrowingTaskGroup(of: Void.self) { group in
+                    for _ in 0..<4 {
+                        group.addTask {
+                            while !Task.isCancelled {
+                                _ = try await store.read { db in
+                                    try await db.raw("""
+                                        WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 5000)
+                                        SELECT x FROM c WHERE x > (SELECT count(*) FROM t)
+                                        """).all()
+                                }
+                            }
+                        }
+                    }
+                    try await group.waitForAll()
+                }
+            }
+            defer { busy.cancel() }
+            var missed: [Int] = []
+            for n in 1...200 {
+                try await store.transaction { db in try await db.raw("INSERT INTO t (n) VALUES (\(bind: n))").run() }
+                let found = try await store.read { db in
+                    try await db.raw("SELECT n FROM t WHERE n = \(bind: n)").first()
+                }
+                if found == nil { missed.append(n) }
+            }
+            #expect(missed == [])
+        }
+    }
+
     @Test("a constraint violation fails only its own transaction")
     func constraintViolation() async throws {
         try await withStore { store in

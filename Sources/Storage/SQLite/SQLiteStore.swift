@@ -17,7 +17,8 @@ import VaporCSQLite
 /// commit; a failing transaction never takes the others of its batch down with it.
 ///
 /// The writer task runs on the writer connection's own thread (`SQLiteWriterConnection`), so a
-/// batch runs without thread hops; readers are sqlite-nio connections on a thread pool.
+/// batch runs without thread hops; readers are sqlite-nio connections on a thread pool, each lent
+/// to one read at a time (`ReaderPool`).
 public final class SQLiteStore: Database {
     public var engine: DatabaseEngine { .sqlite }
 
@@ -26,9 +27,8 @@ public final class SQLiteStore: Database {
 
     private let writer: SQLiteWriterConnection
     private let writerLoop: MultiThreadedEventLoopGroup
-    private let readers: [SQLiteConnection]
+    private let readers: ReaderPool
     private let queue = WriteQueue()
-    private let nextReader = Atomic<Int>(0)
     private let closed = Atomic<Bool>(false)
     private let writerDone = Mutex<Task<Void, Never>?>(nil)
     private let commitObservers = Mutex<[@Sendable () -> Void]>([])
@@ -39,7 +39,7 @@ public final class SQLiteStore: Database {
                  readers: [SQLiteConnection], threadPool: NIOThreadPool, logger: Logger) {
         self.writer = writer
         self.writerLoop = writerLoop
-        self.readers = readers
+        self.readers = ReaderPool(readers)
         self.threadPool = threadPool
         self.logger = logger
     }
@@ -63,7 +63,7 @@ public final class SQLiteStore: Database {
             try? await writerLoop.shutdownGracefully()
             throw error
         }
-        // sqlite-nio runs every reader call on this pool, a thread per connection.
+        // sqlite-nio runs every reader call on this pool: a thread for each connection.
         let threadPool = NIOThreadPool(numberOfThreads: max(1, readers))
         threadPool.start()
         let eventLoop = MultiThreadedEventLoopGroup.singleton.any()
@@ -83,10 +83,8 @@ public final class SQLiteStore: Database {
 
     public func read<T: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
         try ensureOpen()
-        let index = nextReader.wrappingAdd(1, ordering: .relaxed).oldValue
-        let connection = readers[index % readers.count]
         do {
-            return try await body(connection.sql(queryLogLevel: .trace))
+            return try await readers.withConnection { connection in try await body(connection.sql(queryLogLevel: .trace)) }
         } catch {
             throw Self.translate(error)
         }
@@ -208,7 +206,7 @@ public final class SQLiteStore: Database {
         guard closed.compareExchange(expected: false, desired: true, ordering: .sequentiallyConsistent).exchanged else { return }
         queue.close()
         await writerDone.withLock { $0 }?.value
-        for connection in readers {
+        for connection in readers.connections {
             try await connection.close()
         }
         try await threadPool.shutdownGracefully()

@@ -86,11 +86,21 @@ let package = Package(
             ]
         ),
         // Real-time chat: rooms' fan-out in seq order, resume, presence, bounded outbound queues.
+        // JSON written byte by byte for the hottest responses and frames (Foundation's encoder is
+        // several times slower); shared by the app and the chat.
+        .target(
+            name: "JSONWriting",
+            dependencies: [
+                "Storage",
+                .product(name: "NIOCore", package: "swift-nio"),
+            ]
+        ),
         // Never imports the app (only Storage, for its timestamps); the app gives it a store and the WebSocket connections.
         .target(
             name: "Realtime",
             dependencies: [
                 "Storage",
+                "JSONWriting",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "DequeModule", package: "swift-collections"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -102,6 +112,7 @@ let package = Package(
             name: "App",
             dependencies: [
                 "Storage",
+                "JSONWriting",
                 "Queue",
                 "Mail",
                 "Realtime",
@@ -179,6 +190,7 @@ let package = Package(
             name: "AppTests",
             dependencies: [
                 "App",
+                "JSONWriting",
                 "Queue",
                 "Storage",
                 // The command-line tests run the real executable, so `swift test` must build it.

@@ -4,11 +4,12 @@ import Synchronization
 
 /// One client's connection as the hub sees it: who it is and its bounded outbound queue.
 ///
-/// The transport takes the queue in batches (`nextBatch`) and writes each batch to the socket
-/// with one flush. When the queue is full the client is reading too slowly for the rooms it is
-/// in: the hub stops queueing for it, drops what is queued and closes it with `slowConsumer`,
-/// so one slow reader never holds up the fan-out to the others; the client reconnects and
-/// rejoins with `since`. Any other close lets the transport write what is queued first.
+/// The transport takes the queue in batches (`take`) and writes each batch to the socket with
+/// one flush; `whenReady` tells it when there is something to take. When the queue is full the
+/// client is reading too slowly for the rooms it is in: the hub stops queueing for it, drops
+/// what is queued and closes it with `slowConsumer`, so one slow reader never holds up the
+/// fan-out to the others; the client reconnects and rejoins with `since`. Any other close lets
+/// the transport write what is queued first.
 public final class ChatConnection: Sendable, Hashable {
     /// A WebSocket close code and reason.
     public struct Close: Sendable, Equatable {
@@ -28,11 +29,19 @@ public final class ChatConnection: Sendable, Hashable {
         public static let goingAway = Close(code: 1001, reason: "server shutting down")
     }
 
+    /// What `take` hands the transport.
+    public struct Batch: Sendable {
+        /// The queued frames, oldest first.
+        public var frames: Deque<EncodedFrame>
+        /// Set once the connection is closed: after these frames, close with it.
+        public var close: Close?
+    }
+
     private struct Queue {
-        var frames: Deque<ByteBuffer> = []
+        var frames: Deque<EncodedFrame> = []
         var close: Close?
-        /// The transport's writer, waiting for frames.
-        var waiter: CheckedContinuation<Void, Never>?
+        /// The transport's handler, waiting for a frame or the close.
+        var whenReady: (@Sendable () -> Void)?
         /// The transport's hook, called once when the connection is closed.
         var onClose: (@Sendable (Close) -> Void)?
     }
@@ -53,20 +62,20 @@ public final class ChatConnection: Sendable, Hashable {
         queue.withLock { $0.close }
     }
 
-    /// Queues `frame` (a JSON text, encoded once and shared by every receiver); false when the connection is closed or its queue overflowed (it is then
-    /// closed as a slow consumer).
+    /// Queues `frame` (encoded once and shared by every receiver); false when the
+    /// connection is closed or its queue overflowed (it is then closed as a slow consumer).
     @discardableResult
-    func send(_ frame: ByteBuffer) -> Bool {
-        enum Outcome { case queued(waiter: CheckedContinuation<Void, Never>?), overflowed, closed }
+    func send(_ frame: EncodedFrame) -> Bool {
+        enum Outcome { case queued(ready: (@Sendable () -> Void)?), overflowed, closed }
         let outcome = queue.withLock { queue -> Outcome in
             guard queue.close == nil else { return .closed }
             guard queue.frames.count < limit else { return .overflowed }
             queue.frames.append(frame)
-            return .queued(waiter: queue.waiter.take())
+            return .queued(ready: queue.whenReady.take())
         }
         switch outcome {
-        case .queued(let waiter):
-            waiter?.resume()
+        case .queued(let ready):
+            ready?()
             return true
         case .overflowed:
             close(.slowConsumer)
@@ -76,8 +85,28 @@ public final class ChatConnection: Sendable, Hashable {
         }
     }
 
+    /// Calls `handler` once, as soon as a frame is queued or the connection is closed (at once
+    /// if either is so already). The transport's writer sets it again after each `take`.
+    public func whenReady(_ handler: @escaping @Sendable () -> Void) {
+        let ready = queue.withLock { queue -> Bool in
+            if !queue.frames.isEmpty || queue.close != nil { return true }
+            queue.whenReady = handler
+            return false
+        }
+        if ready { handler() }
+    }
+
+    /// Takes every queued frame, and the close once the connection is closed.
+    public func take() -> Batch {
+        queue.withLock { queue in
+            var frames: Deque<EncodedFrame> = []
+            swap(&frames, &queue.frames)
+            return Batch(frames: frames, close: queue.close)
+        }
+    }
+
     /// Sets what to do when the connection is closed (at once if it already is): the transport
-    /// closes the socket of a slow consumer without waiting for its writer, which is stuck
+    /// closes the socket of a slow consumer without waiting for its writes, which are stuck
     /// behind the client's full buffers.
     public func onClose(_ handler: @escaping @Sendable (Close) -> Void) {
         let closed = queue.withLock { queue -> Close? in
@@ -91,42 +120,14 @@ public final class ChatConnection: Sendable, Hashable {
     /// Closes the connection with `reason`; the first reason wins. Frames already queued are
     /// still given to the transport, except after a slow-consumer close.
     public func close(_ reason: Close) {
-        let (waiter, onClose) = queue.withLock { queue -> (CheckedContinuation<Void, Never>?, (@Sendable (Close) -> Void)?) in
+        let (ready, onClose) = queue.withLock { queue -> ((@Sendable () -> Void)?, (@Sendable (Close) -> Void)?) in
             guard queue.close == nil else { return (nil, nil) }
             queue.close = reason
             if reason == .slowConsumer { queue.frames.removeAll() }
-            return (queue.waiter.take(), queue.onClose.take())
+            return (queue.whenReady.take(), queue.onClose.take())
         }
-        waiter?.resume()
         onClose?(reason)
-    }
-
-    /// Every queued frame, in order, waiting while there is none; nil once the connection is
-    /// closed and nothing is left to write. One task (the transport's writer) calls it.
-    public func nextBatch() async -> [ByteBuffer]? {
-        while true {
-            enum Next { case frames([ByteBuffer]), closed, wait }
-            let next = queue.withLock { queue -> Next in
-                if !queue.frames.isEmpty {
-                    defer { queue.frames.removeAll(keepingCapacity: queue.frames.count <= 64) }
-                    return .frames(Array(queue.frames))
-                }
-                return queue.close == nil ? .wait : .closed
-            }
-            switch next {
-            case .frames(let frames): return frames
-            case .closed: return nil
-            case .wait:
-                await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-                    let ready = queue.withLock { queue -> Bool in
-                        if !queue.frames.isEmpty || queue.close != nil { return true }
-                        queue.waiter = continuation
-                        return false
-                    }
-                    if ready { continuation.resume() }
-                }
-            }
-        }
+        ready?()
     }
 
     public static func == (lhs: ChatConnection, rhs: ChatConnection) -> Bool { lhs.id == rhs.id }

@@ -35,11 +35,13 @@ public final class ChatHub: Sendable {
         public init() {}
     }
 
-    private struct Room {
+    /// A room's state; a class, so the hub changes it in place (a struct copied out of the rooms
+    /// dictionary would copy its subscriber tables on every change).
+    private final class Room {
         var fannedOut: Int64
         var subscribers: [UInt64: ChatConnection] = [:]
         /// Subscribers still catching up, with the live messages held for them meanwhile.
-        var catchingUp: [UInt64: [ByteBuffer]] = [:]
+        var catchingUp: [UInt64: [EncodedFrame]] = [:]
         /// Messages ahead of a gap, by seq.
         var pending: [Int64: ChatMessage] = [:]
         var fillingGap = false
@@ -97,16 +99,15 @@ public final class ChatHub: Sendable {
             if state.byUser[connection.user.id]?.isEmpty == true { state.byUser[connection.user.id] = nil }
             var timers: [(Int64, Int64, UInt64)] = []
             for roomID in entry.rooms {
-                guard var room = state.rooms[roomID] else { continue }
+                guard let room = state.rooms[roomID] else { continue }
                 room.subscribers[connection.id] = nil
                 room.catchingUp[connection.id] = nil
-                if removeOnline(connection, from: &room) {
+                if removeOnline(connection, from: room) {
                     let generation = state.nextTimer
                     state.nextTimer += 1
                     room.leaving[connection.user.id] = (generation, connection.user)
                     timers.append((roomID, connection.user.id, generation))
                 }
-                state.rooms[roomID] = room
             }
             return timers
         }
@@ -134,11 +135,14 @@ public final class ChatHub: Sendable {
     /// every message after `since`, then the live stream. The caller has checked that the user
     /// may be in the room; `lastSeq` is the room's last stored seq, read before this call, and
     /// `members` its members.
+    ///
+    /// The connection is subscribed with its live messages held, so the `joined` frame and the
+    /// catch-up are made outside the lock and still come first.
     public func join(_ connection: ChatConnection, room roomID: Int64, since: Int64?, lastSeq: Int64, members: [ChatUser]) async {
         var checkStore = false
-        let catchUp = state.withLock { state -> ClosedRange<Int64>? in
+        let subscribed = state.withLock { state -> (fannedOut: Int64, online: [Bool])? in
             guard state.connections[connection.id] != nil else { return nil }
-            var room: Room
+            let room: Room
             if let existing = state.rooms[roomID] {
                 room = existing
             } else {
@@ -147,44 +151,41 @@ public final class ChatHub: Sendable {
                 room = Room(fannedOut: lastSeq)
                 room.fillingGap = true
                 checkStore = true
+                state.rooms[roomID] = room
             }
             let alreadyOnline = room.online[connection.user.id] != nil || room.leaving[connection.user.id] != nil
             room.leaving[connection.user.id] = nil
             room.online[connection.user.id, default: (connection.user, [])].connections.insert(connection.id)
             if !alreadyOnline {
                 let frame = ServerFrame.presence(room: roomID, joined: [connection.user], left: []).encoded()
-                for (id, other) in room.subscribers where id != connection.id { queue(frame, to: other, in: &room) }
+                for (id, other) in room.subscribers where id != connection.id { queue(frame, to: other, in: room) }
             }
             room.subscribers[connection.id] = connection
+            room.catchingUp[connection.id] = []
             state.connections[connection.id]?.rooms.insert(roomID)
-            let online = Set(room.online.keys)
-            let list = members.map { ServerFrame.Member(id: $0.id, nickname: $0.nickname, online: online.contains($0.id)) }
-            connection.send(ServerFrame.joined(room: roomID, lastSeq: room.fannedOut, members: list).encoded())
-            var range: ClosedRange<Int64>?
-            if let since, since < room.fannedOut {
-                room.catchingUp[connection.id] = []
-                range = max(since, 0) + 1 ... room.fannedOut
-            }
-            state.rooms[roomID] = room
-            return range
+            return (room.fannedOut, members.map { room.online[$0.id] != nil })
         }
         if checkStore {
             Task { await self.fillGap(in: roomID, readOnce: true) }
         }
-        guard let catchUp else { return }
-        do {
-            var after = catchUp.lowerBound - 1
-            while after < catchUp.upperBound {
-                let page = try await history.messages(in: roomID, after: after, limit: configuration.historyPage)
-                for message in page where message.seq <= catchUp.upperBound {
-                    connection.send(ServerFrame.message(message).encoded())
+        guard let subscribed else { return }
+        let list = zip(members, subscribed.online).map { ServerFrame.Member(id: $0.id, nickname: $0.nickname, online: $1) }
+        connection.send(ServerFrame.joined(room: roomID, lastSeq: subscribed.fannedOut, members: list).encoded())
+        if let since, since < subscribed.fannedOut {
+            do {
+                var after = max(since, 0)
+                while after < subscribed.fannedOut {
+                    let page = try await history.messages(in: roomID, after: after, limit: configuration.historyPage)
+                    for message in page where message.seq <= subscribed.fannedOut {
+                        connection.send(ServerFrame.message(message).encoded())
+                    }
+                    guard let last = page.last, page.count == configuration.historyPage else { break }
+                    after = last.seq
                 }
-                guard let last = page.last, page.count == configuration.historyPage else { break }
-                after = last.seq
+            } catch {
+                logger.error("chat catch-up failed", metadata: ["room": "\(roomID)", "error": "\(error)"])
+                connection.send(ServerFrame.error(code: "unavailable", message: "The history could not be read; join again.", room: roomID).encoded())
             }
-        } catch {
-            logger.error("chat catch-up failed", metadata: ["room": "\(roomID)", "error": "\(error)"])
-            connection.send(ServerFrame.error(code: "unavailable", message: "The history could not be read; join again.", room: roomID).encoded())
         }
         state.withLock { state in
             guard let held = state.rooms[roomID]?.catchingUp.removeValue(forKey: connection.id) else { return }
@@ -196,11 +197,10 @@ public final class ChatHub: Sendable {
     /// user leaves the room's presence at once.
     public func leave(_ connection: ChatConnection, room roomID: Int64) {
         state.withLock { state in
-            guard var room = state.rooms[roomID], room.subscribers.removeValue(forKey: connection.id) != nil else { return }
+            guard let room = state.rooms[roomID], room.subscribers.removeValue(forKey: connection.id) != nil else { return }
             room.catchingUp[connection.id] = nil
             state.connections[connection.id]?.rooms.remove(roomID)
-            if removeOnline(connection, from: &room) { announceLeft(connection.user, in: roomID, room: &room) }
-            state.rooms[roomID] = room
+            if removeOnline(connection, from: room) { announceLeft(connection.user, in: roomID, room: room) }
             dropIfUnused(roomID, in: &state)
         }
     }
@@ -209,7 +209,7 @@ public final class ChatHub: Sendable {
     /// or left through the REST API), each told with an error frame `not_a_member`.
     public func remove(user userID: Int64, from roomID: Int64) {
         state.withLock { state in
-            guard var room = state.rooms[roomID] else { return }
+            guard let room = state.rooms[roomID] else { return }
             let theirs = room.subscribers.values.filter { $0.user.id == userID }
             guard let user = theirs.first?.user else { return }
             let frame = ServerFrame.error(code: "not_a_member", message: "You are no longer a member of this room.", room: roomID).encoded()
@@ -221,8 +221,7 @@ public final class ChatHub: Sendable {
             }
             room.online[userID] = nil
             room.leaving[userID] = nil
-            announceLeft(user, in: roomID, room: &room)
-            state.rooms[roomID] = room
+            announceLeft(user, in: roomID, room: room)
             dropIfUnused(roomID, in: &state)
         }
     }
@@ -239,8 +238,7 @@ public final class ChatHub: Sendable {
     public func publish(_ message: ChatMessage) {
         let frame = ServerFrame.message(message).encoded()
         let startGapFill = state.withLock { state -> Bool in
-            guard var room = state.rooms[message.room] else { return false }
-            defer { state.rooms[message.room] = room }
+            guard let room = state.rooms[message.room] else { return false }
             if message.seq <= room.fannedOut { return false }
             if message.seq > room.fannedOut + 1 {
                 room.pending[message.seq] = message
@@ -248,9 +246,9 @@ public final class ChatHub: Sendable {
                 room.fillingGap = true
                 return true
             }
-            deliver(frame, seq: message.seq, in: &room)
+            deliver(frame, seq: message.seq, in: room)
             while let next = room.pending.removeValue(forKey: room.fannedOut + 1) {
-                deliver(ServerFrame.message(next).encoded(), seq: next.seq, in: &room)
+                deliver(ServerFrame.message(next).encoded(), seq: next.seq, in: room)
             }
             return false
         }
@@ -262,19 +260,18 @@ public final class ChatHub: Sendable {
     /// Tells the room's other users that `connection`'s user is typing; ignored unless it is in the room.
     public func typing(_ connection: ChatConnection, room roomID: Int64) -> Bool {
         state.withLock { state in
-            guard var room = state.rooms[roomID], room.subscribers[connection.id] != nil else { return false }
+            guard let room = state.rooms[roomID], room.subscribers[connection.id] != nil else { return false }
             let frame = ServerFrame.typing(room: roomID, user: connection.user).encoded()
             for other in room.subscribers.values where other.user.id != connection.user.id {
-                queue(frame, to: other, in: &room)
+                queue(frame, to: other, in: room)
             }
-            state.rooms[roomID] = room
             return true
         }
     }
 
     /// Sends `frame` (JSON text) to every connection of `userID`: live notifications.
     public func send(_ frame: String, toUser userID: Int64) {
-        let frame = ByteBuffer(string: frame)
+        let frame = EncodedFrame(text: frame.utf8)
         let connections = state.withLock { state in
             (state.byUser[userID] ?? []).compactMap { state.connections[$0]?.connection }
         }
@@ -312,20 +309,24 @@ public final class ChatHub: Sendable {
     // MARK: Inside the lock
 
     /// Gives the frame of message `seq` to every subscriber (held for those catching up).
-    private func deliver(_ frame: ByteBuffer, seq: Int64, in room: inout Room) {
+    private func deliver(_ frame: EncodedFrame, seq: Int64, in room: Room) {
         room.fannedOut = seq
+        if room.catchingUp.isEmpty {
+            for connection in room.subscribers.values { queue(frame, to: connection, in: room) }
+            return
+        }
         for (id, connection) in room.subscribers {
             if room.catchingUp[id] != nil {
                 room.catchingUp[id]?.append(frame)
             } else {
-                queue(frame, to: connection, in: &room)
+                queue(frame, to: connection, in: room)
             }
         }
     }
 
     /// Queues `frame`; a connection whose queue overflows is closed and leaves the room (its
     /// user's presence follows the grace period, as for any dropped connection).
-    private func queue(_ frame: ByteBuffer, to connection: ChatConnection, in room: inout Room) {
+    private func queue(_ frame: EncodedFrame, to connection: ChatConnection, in room: Room) {
         if !connection.send(frame), connection.closeCode == .slowConsumer {
             room.subscribers[connection.id] = nil
             room.catchingUp[connection.id] = nil
@@ -341,30 +342,25 @@ public final class ChatHub: Sendable {
     }
 
     /// Removes `connection` from the room's online users; true if its user has no other there.
-    private func removeOnline(_ connection: ChatConnection, from room: inout Room) -> Bool {
-        guard var entry = room.online[connection.user.id] else { return false }
-        entry.connections.remove(connection.id)
-        if entry.connections.isEmpty {
-            room.online[connection.user.id] = nil
-            return true
-        }
-        room.online[connection.user.id] = entry
-        return false
+    private func removeOnline(_ connection: ChatConnection, from room: Room) -> Bool {
+        guard room.online[connection.user.id]?.connections.remove(connection.id) != nil else { return false }
+        guard room.online[connection.user.id]?.connections.isEmpty == true else { return false }
+        room.online[connection.user.id] = nil
+        return true
     }
 
-    private func announceLeft(_ user: ChatUser, in roomID: Int64, room: inout Room) {
+    private func announceLeft(_ user: ChatUser, in roomID: Int64, room: Room) {
         let frame = ServerFrame.presence(room: roomID, joined: [], left: [user]).encoded()
-        for other in room.subscribers.values { queue(frame, to: other, in: &room) }
+        for other in room.subscribers.values { queue(frame, to: other, in: room) }
     }
 
     // MARK: Background
 
     private func endGrace(room roomID: Int64, user userID: Int64, generation: UInt64) {
         state.withLock { state in
-            guard var room = state.rooms[roomID], let leaving = room.leaving[userID], leaving.generation == generation else { return }
+            guard let room = state.rooms[roomID], let leaving = room.leaving[userID], leaving.generation == generation else { return }
             room.leaving[userID] = nil
-            if room.online[userID] == nil { announceLeft(leaving.user, in: roomID, room: &room) }
-            state.rooms[roomID] = room
+            if room.online[userID] == nil { announceLeft(leaving.user, in: roomID, room: room) }
             dropIfUnused(roomID, in: &state)
         }
     }
@@ -377,7 +373,7 @@ public final class ChatHub: Sendable {
             let after = state.withLock { state -> Int64? in
                 guard let room = state.rooms[roomID] else { return nil }
                 if room.pending.isEmpty && !readOnce {
-                    state.rooms[roomID]?.fillingGap = false
+                    room.fillingGap = false
                     dropIfUnused(roomID, in: &state)
                     return nil
                 }
@@ -394,15 +390,14 @@ public final class ChatHub: Sendable {
                 continue
             }
             let progressed = state.withLock { state -> Bool in
-                guard var room = state.rooms[roomID] else { return false }
-                defer { state.rooms[roomID] = room }
+                guard let room = state.rooms[roomID] else { return false }
                 let before = room.fannedOut
                 for message in page where message.seq == room.fannedOut + 1 {
                     room.pending[message.seq] = nil
-                    deliver(ServerFrame.message(message).encoded(), seq: message.seq, in: &room)
+                    deliver(ServerFrame.message(message).encoded(), seq: message.seq, in: room)
                 }
                 while let next = room.pending.removeValue(forKey: room.fannedOut + 1) {
-                    deliver(ServerFrame.message(next).encoded(), seq: next.seq, in: &room)
+                    deliver(ServerFrame.message(next).encoded(), seq: next.seq, in: room)
                 }
                 return room.fannedOut > before
             }

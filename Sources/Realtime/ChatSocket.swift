@@ -5,8 +5,8 @@ import ServiceLifecycle
 import Synchronization
 
 /// Runs one upgraded WebSocket as a chat connection: reads the client's frames into a
-/// `ChatSession`, writes the connection's queue in batches (one flush per batch), pings the
-/// peer, and closes with the right code. Written by hand over SwiftNIO's WebSocket frames: the
+/// `ChatSession`, writes the connection's queue in batches (`ChatSocketWriter`), pings the peer, and
+/// closes with the right code. Written by hand over SwiftNIO's WebSocket frames: the
 /// chat protocol needs the close codes, the batching and the shutdown order below, which a
 /// generic WebSocket handler does not give.
 ///
@@ -34,23 +34,24 @@ public enum ChatSocket {
     /// Serves `user` on `channel` until either side closes it.
     public static func run(_ channel: NIOAsyncChannel<WebSocketFrame, WebSocketFrame>, user: ChatUser, hub: ChatHub,
                            access: any ChatRoomAccess, configuration: Configuration, logger: Logger) async {
+        let raw = channel.channel
         guard let connection = hub.connect(user) else {
             // The server is shutting down.
-            let frame = closeFrame(.goingAway, allocator: channel.channel.allocator)
+            let frame = WebSocketFrame(fin: true, opcode: .connectionClose, data: closePayload(.goingAway))
             try? await channel.executeThenClose { _, outbound in try await outbound.write(frame) }
             return
         }
         let state = SocketState(connection: connection)
-        let closeTimeout = TimeAmount(configuration.closeTimeout)
-        connection.onClose { close in
-            // The writer of a slow consumer is stuck behind the client's full buffers: the close
-            // frame goes straight to the channel, and the socket closes after the timeout.
-            guard close == .slowConsumer else { return }
-            channel.channel.writeAndFlush(closeFrame(close, allocator: channel.channel.allocator), promise: nil)
-            channel.channel.eventLoop.scheduleTask(in: closeTimeout) { channel.channel.close(promise: nil) }
+        let closeWritten: EventLoopFuture<Void>
+        do {
+            closeWritten = try await ChatSocketWriter.install(on: raw, for: connection, closeTimeout: .init(configuration.closeTimeout))
+        } catch {
+            logger.debug("chat socket closed before it was served", metadata: ["error": "\(error)"])
+            hub.disconnect(connection)
+            try? await channel.executeThenClose { _, _ in }
+            return
         }
         var session = ChatSession(connection: connection, hub: hub, access: access, limits: configuration.limits, logger: logger)
-        let raw = channel.channel
         let pinger = raw.eventLoop.scheduleRepeatedTask(initialDelay: .init(configuration.pingInterval),
                                                         delay: .init(configuration.pingInterval)) { _ in
             if state.ping() {
@@ -63,49 +64,45 @@ public enum ChatSocket {
         defer { pinger.cancel() }
         await withGracefulShutdownHandler {
             do {
-                try await channel.executeThenClose { inbound, outbound in
-                    try await withThrowingDiscardingTaskGroup { group in
-                        group.addTask {
-                            try await writeQueue(of: connection, to: outbound, state: state, raw: raw,
-                                                 closeTimeout: configuration.closeTimeout)
-                        }
-                        do {
-                            reading: for try await frame in inbound {
-                                switch frame.opcode {
-                                case .text:
-                                    guard state.beginFrame() else { continue }
-                                    await session.handle(text: frame.unmaskedData.readableBytesView)
-                                    state.endFrame()
-                                case .binary:
-                                    guard state.beginFrame() else { continue }
-                                    connection.send(ServerFrame.error(code: "malformed", message: "Send text frames of JSON.", room: nil).encoded())
-                                    state.endFrame()
-                                case .ping:
-                                    var data = frame.unmaskedData
-                                    let pong = WebSocketFrame(fin: true, opcode: .pong, data: data.readSlice(length: min(data.readableBytes, 125)) ?? data)
-                                    try await outbound.write(pong)
-                                case .pong:
-                                    state.pong()
-                                case .connectionClose:
-                                    // Answer with the client's own code, unless the server's close is already sent.
-                                    var data = frame.unmaskedData
-                                    let code = data.readWebSocketErrorCode().map(UInt16.init(webSocketErrorCode:)) ?? 1000
-                                    connection.close(ChatConnection.Close(code: code == 1005 ? 1000 : code, reason: ""))
-                                    break reading
-                                default:
-                                    continue
-                                }
-                            }
-                        } catch {
-                            // An oversize or broken frame: the pipeline's error handler has closed
-                            // with 1002 or 1009 already, unless the message was fragmented.
-                            logger.debug("chat socket read failed", metadata: ["error": "\(error)"])
-                            if error is NIOWebSocketFrameAggregator.Error {
-                                connection.close(ChatConnection.Close(code: 1009, reason: "message too large"))
+                try await channel.executeThenClose { inbound, _ in
+                    do {
+                        reading: for try await frame in inbound {
+                            switch frame.opcode {
+                            case .text:
+                                guard state.beginFrame() else { continue }
+                                await session.handle(text: frame.unmaskedData.readableBytesView)
+                                state.endFrame()
+                            case .binary:
+                                guard state.beginFrame() else { continue }
+                                connection.send(ServerFrame.error(code: "malformed", message: "Send text frames of JSON.", room: nil).encoded())
+                                state.endFrame()
+                            case .ping:
+                                var data = frame.unmaskedData
+                                let pong = WebSocketFrame(fin: true, opcode: .pong, data: data.readSlice(length: min(data.readableBytes, 125)) ?? data)
+                                raw.writeAndFlush(pong, promise: nil)
+                            case .pong:
+                                state.pong()
+                            case .connectionClose:
+                                // Answer with the client's own code, unless the server's close is already sent.
+                                var data = frame.unmaskedData
+                                let code = data.readWebSocketErrorCode().map(UInt16.init(webSocketErrorCode:)) ?? 1000
+                                connection.close(ChatConnection.Close(code: code == 1005 ? 1000 : code, reason: ""))
+                                break reading
+                            default:
+                                continue
                             }
                         }
-                        hub.disconnect(connection)
+                    } catch {
+                        // An oversize or broken frame: the pipeline's error handler has closed
+                        // with 1002 or 1009 already, unless the message was fragmented.
+                        logger.debug("chat socket read failed", metadata: ["error": "\(error)"])
+                        if error is NIOWebSocketFrameAggregator.Error {
+                            connection.close(ChatConnection.Close(code: 1009, reason: "message too large"))
+                        }
                     }
+                    hub.disconnect(connection)
+                    // The queue and the close frame are written before the socket closes.
+                    try? await closeWritten.get()
                 }
             } catch {
                 logger.debug("chat socket ended", metadata: ["error": "\(error)"])
@@ -116,25 +113,118 @@ public enum ChatSocket {
         hub.disconnect(connection)
     }
 
-    /// Writes the connection's queue until it closes, then the close frame; then waits for the
-    /// client's answer at most `closeTimeout` before closing the socket.
-    private static func writeQueue(of connection: ChatConnection, to outbound: NIOAsyncChannelOutboundWriter<WebSocketFrame>,
-                                   state: SocketState, raw: any Channel, closeTimeout: Duration) async throws {
-        while let batch = await connection.nextBatch() {
-            if connection.closeCode == .slowConsumer { break }
-            try await outbound.write(contentsOf: batch.map { WebSocketFrame(fin: true, opcode: .text, data: $0) })
-        }
-        let close = connection.closeCode ?? .normal
-        guard close != .slowConsumer else { return }  // closed by the connection's `onClose`
-        try await outbound.write(closeFrame(close, allocator: raw.allocator))
-        raw.eventLoop.scheduleTask(in: .init(closeTimeout)) { raw.close(promise: nil) }
+    /// A close frame's payload: `close`'s code and reason.
+    static func closePayload(_ close: ChatConnection.Close) -> ByteBuffer {
+        var payload = ByteBuffer()
+        payload.write(webSocketErrorCode: WebSocketErrorCode(codeNumber: Int(close.code)))
+        payload.writeString(String(decoding: close.reason.utf8.prefix(123), as: UTF8.self))
+        return payload
+    }
+}
+
+/// Writes a connection's queue to its socket, on the channel's event loop: each time the
+/// connection has frames, it takes them all, writes them and flushes once. There is no task per
+/// connection: a wake-up is one event-loop job. The frames come encoded for the wire
+/// (`EncodedFrame`), the same bytes for every receiver, so the writer sits on the socket side of
+/// the pipeline's WebSocket encoder and its writes go straight to the socket.
+///
+/// While the channel is not writable (the client reads slower than its rooms send) the writer
+/// takes nothing, so frames wait in the connection's bounded queue, which closes a slow consumer;
+/// it drains again when the channel becomes writable. Once the connection is closed it writes
+/// what is queued, whatever the writability (nothing, for a slow consumer, whose queue was
+/// dropped), then the close frame, and closes the socket if the client has not answered within
+/// the close timeout.
+final class ChatSocketWriter: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+
+    private let connection: ChatConnection
+    private let closeTimeout: TimeAmount
+    private let closeWritten: EventLoopPromise<Void>
+    private var context: ChannelHandlerContext?
+    private var wake: (@Sendable () -> Void)?
+    private var waitingForWritability = false
+    private var done = false
+
+    /// Adds a writer for `connection` to `channel`'s pipeline; its future completes once the close
+    /// frame has been written, or could not be.
+    static func install(on channel: any Channel, for connection: ChatConnection, closeTimeout: TimeAmount) async throws -> EventLoopFuture<Void> {
+        try await channel.eventLoop.submit {
+            let writer = ChatSocketWriter(connection: connection, closeTimeout: closeTimeout, eventLoop: channel.eventLoop)
+            let encoder = try channel.pipeline.syncOperations.context(handlerType: WebSocketFrameEncoder.self)
+            try channel.pipeline.syncOperations.addHandler(writer, position: .before(encoder.handler))
+            return writer.closeWritten.futureResult
+        }.get()
     }
 
-    static func closeFrame(_ close: ChatConnection.Close, allocator: ByteBufferAllocator) -> WebSocketFrame {
-        var data = allocator.buffer(capacity: 2 + close.reason.utf8.count)
-        data.write(webSocketErrorCode: WebSocketErrorCode(codeNumber: Int(close.code)))
-        data.writeString(close.reason)
-        return WebSocketFrame(fin: true, opcode: .connectionClose, data: data)
+    private init(connection: ChatConnection, closeTimeout: TimeAmount, eventLoop: any EventLoop) {
+        self.connection = connection
+        self.closeTimeout = closeTimeout
+        self.closeWritten = eventLoop.makePromise()
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+        let eventLoop = context.eventLoop
+        let writer = NIOLoopBound(self, eventLoop: eventLoop)
+        let wake: @Sendable () -> Void = { eventLoop.execute { writer.value.drain() } }
+        self.wake = wake
+        connection.whenReady(wake)
+        // A close is written at once, even while the socket is not writable (a slow consumer).
+        connection.onClose { _ in wake() }
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        self.context = nil
+        finish()
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        if context.channel.isWritable, waitingForWritability {
+            waitingForWritability = false
+            drain()
+        }
+        context.fireChannelWritabilityChanged()
+    }
+
+    private func drain() {
+        guard !done, let context else { return }
+        if !context.channel.isWritable, connection.closeCode == nil {
+            waitingForWritability = true
+            return
+        }
+        let batch = connection.take()
+        for frame in batch.frames {
+            context.write(wrapOutboundOut(frame.wire), promise: nil)
+        }
+        guard let close = batch.close else {
+            if !batch.frames.isEmpty { context.flush() }
+            if let wake { connection.whenReady(wake) }
+            return
+        }
+        done = true
+        wake = nil
+        if close != .slowConsumer {
+            var payload = ChatSocket.closePayload(close)
+            var frame = ByteBuffer()
+            frame.writeInteger(0x88 as UInt8)  // FIN, close
+            frame.writeInteger(UInt8(payload.readableBytes))
+            frame.writeBuffer(&payload)
+            context.write(wrapOutboundOut(frame), promise: closeWritten)
+        } else {
+            closeWritten.succeed()
+        }
+        context.flush()
+        let channel = context.channel
+        context.eventLoop.scheduleTask(in: closeTimeout) { channel.close(promise: nil) }
+    }
+
+    /// The channel went away before the close: nothing more can be written.
+    private func finish() {
+        guard !done else { return }
+        done = true
+        wake = nil
+        closeWritten.succeed()
     }
 }
 

@@ -1,5 +1,6 @@
 @testable import App
 import Foundation
+import JSONWriting
 import Storage
 import Testing
 

@@ -34,19 +34,25 @@ final class MemoryHistory: ChatHistory {
 /// Reads a connection's frames as JSON objects.
 struct FrameReader {
     let connection: ChatConnection
-    var buffered: [ByteBuffer] = []
+    var buffered: [EncodedFrame] = []
 
     init(_ connection: ChatConnection) {
         self.connection = connection
     }
 
     mutating func next() async -> [String: Any]? {
-        if buffered.isEmpty {
-            guard let batch = await connection.nextBatch() else { return nil }
-            buffered = batch.reversed()
+        while buffered.isEmpty {
+            let batch = connection.take()
+            if !batch.frames.isEmpty {
+                buffered = batch.frames.reversed()
+            } else if batch.close != nil {
+                return nil
+            } else {
+                await withCheckedContinuation { continuation in connection.whenReady { continuation.resume() } }
+            }
         }
-        guard let text = buffered.popLast() else { return nil }
-        return try? JSONSerialization.jsonObject(with: Data(text.readableBytesView)) as? [String: Any]
+        guard let frame = buffered.popLast() else { return nil }
+        return try? JSONSerialization.jsonObject(with: Data(frame.text.readableBytesView)) as? [String: Any]
     }
 
     /// The next frame of `type`, skipping others.

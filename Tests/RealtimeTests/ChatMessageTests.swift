@@ -18,8 +18,8 @@ struct ChatMessageTests {
     func messageFrame() throws {
         let message = ChatMessage(id: 7, room: 3, seq: 42, sender: ChatUser(id: 1, nickname: "민지"), body: "안녕 👋",
                                   sentAt: Timestamp(milliseconds: 1_700_000_000_250), clientMsgId: nil)
-        let text = ServerFrame.message(message).encoded()
-        let frame = try #require(try JSONSerialization.jsonObject(with: Data(text.readableBytesView)) as? [String: Any])
+        let encoded = ServerFrame.message(message).encoded()
+        let frame = try #require(try JSONSerialization.jsonObject(with: Data(encoded.text.readableBytesView)) as? [String: Any])
         #expect(frame["type"] as? String == "message")
         #expect(frame["seq"] as? Int == 42)
         #expect(frame["sentAt"] as? String == "2023-11-14T22:13:20.250Z")

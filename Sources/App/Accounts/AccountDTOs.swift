@@ -1,4 +1,5 @@
 import Hummingbird
+import JSONWriting
 import Storage
 
 /// The caller's own account as sent to them (never the password hash).

@@ -1,4 +1,5 @@
 import Hummingbird
+import JSONWriting
 import Storage
 
 /// A post as sent to clients.

@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import JSONWriting
 import NIOCore
 
 /// The API's JSON settings, in one place: camelCase keys as declared, unescaped slashes,

@@ -1,4 +1,5 @@
 import Hummingbird
+import JSONWriting
 import Storage
 
 /// An upload as its owner sees it; `url` once it is ready.

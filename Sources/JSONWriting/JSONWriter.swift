@@ -25,6 +25,9 @@ public struct JSONWriter {
     /// The JSON written so far.
     public var buffer: ByteBuffer { ByteBuffer(bytes: bytes) }
 
+    /// The JSON written so far, as UTF-8.
+    public var utf8: [UInt8] { bytes }
+
     public mutating func object(_ body: (inout JSONWriter) -> Void) {
         separate()
         bytes.append(UInt8(ascii: "{"))

@@ -278,6 +278,31 @@ struct ChatSocketTests {
         }
     }
 
+    @Test("a peer that stops answering the server's pings is closed; one that answers stays")
+    func deadPeerClosed() async throws {
+        try await live({
+            $0.chatSocket.pingInterval = .milliseconds(300)
+            $0.chatHub.presenceGrace = .milliseconds(100)
+        }) { api, port in
+            let alice = try await api.user(), ghost = try await api.user()
+            let room = try await api.room(by: alice)
+            // Answers pings: hummingbird-websocket's client replies with pongs by itself.
+            let a = ChatTestClient(port: port, token: alice.accessToken)
+            try await a.join(room)
+            // Never reads after the handshake, so never answers a ping.
+            let dead = try RawSocket(port: UInt16(port))
+            defer { dead.close() }
+            try dead.send("GET /ws?token=\(ghost.accessToken) HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\n"
+                          + "Connection: Upgrade\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n")
+            try dead.sendMaskedText(#"{"type":"join","room":\#(room)}"#)
+            #expect(await eventuallyTrue { api.services.chatHub.onlineUsers(in: room).contains(ghost.id) })
+            #expect(await eventuallyTrue(within: 5) { !api.services.chatHub.isConnected(ghost.id) })
+            #expect(api.services.chatHub.isConnected(alice.id))
+            try a.send(["type": "ping"])
+            #expect(await a.next("pong") != nil)
+        }
+    }
+
     @Test("a member removed by the owner, or leaving through REST, stops receiving at once")
     func removalStopsDelivery() async throws {
         try await live { api, port in

@@ -253,7 +253,9 @@ struct ChatSocketTests {
     @Test("a reader that never reads is closed as a slow consumer; the others get every message, unslowed")
     func slowReaderDisconnected() async throws {
         try await live({
-            $0.chatHub.outboundQueueLimit = 16
+            // 128 frames of 8 KB: far less than the 800 sent, so the reader that never reads
+            // overflows, and room enough for a reader that reads on a busy machine (CI) not to.
+            $0.chatHub.outboundQueueLimit = 128
             $0.chatHub.presenceGrace = .milliseconds(100)
             $0.chatSocket.closeTimeout = .milliseconds(300)
         }) { api, port in

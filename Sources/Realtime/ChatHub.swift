@@ -19,7 +19,7 @@ import Synchronization
 /// - **Slow readers** overflow their own bounded queue and are closed (`ChatConnection`);
 ///   nobody else waits for them.
 ///
-/// Every frame is encoded once and queued as the same text to each receiver. The state is under
+/// Every frame is encoded once and queued as the same bytes to each receiver. The state is under
 /// one lock; queueing a frame is an append to a bounded buffer, so fan-out inside it is short.
 public final class ChatHub: Sendable {
     public struct Configuration: Sendable {

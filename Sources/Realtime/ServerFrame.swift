@@ -7,7 +7,7 @@ import Storage
 /// encoded once (`EncodedFrame`), then queued as the same bytes to every connection that
 /// receives it.
 public enum ServerFrame: Sendable {
-    public struct Member: Sendable, Codable, Hashable {
+    public struct Member: Sendable, Hashable {
         public var id: Int64
         public var nickname: String
         public var online: Bool

@@ -10,6 +10,9 @@ import Testing
 /// back; the app's SQL store is tested through the app.
 final class MemoryHistory: ChatHistory {
     private let rooms = Mutex<[Int64: [ChatMessage]]>([:])
+    /// While set, every read fails, as a store that is down would.
+    let failing = Atomic<Bool>(false)
+    struct Down: Error {}
 
     /// Stores a message with the room's next seq and returns it.
     func append(room: Int64, from sender: ChatUser, _ body: String) -> ChatMessage {
@@ -27,7 +30,8 @@ final class MemoryHistory: ChatHistory {
     }
 
     func messages(in room: Int64, after seq: Int64, limit: Int) async throws -> [ChatMessage] {
-        rooms.withLock { rooms in Array((rooms[room] ?? []).filter { $0.seq > seq }.prefix(limit)) }
+        if failing.load(ordering: .relaxed) { throw Down() }
+        return rooms.withLock { rooms in Array((rooms[room] ?? []).filter { $0.seq > seq }.prefix(limit)) }
     }
 }
 
@@ -108,6 +112,24 @@ struct ChatHubTests {
         _ = await other.next("joined")
         hub.disconnect(elsewhere)
         #expect(await other.next("message") == nil)
+    }
+
+    @Test("a catch-up the history cannot serve is an `unavailable` error frame; the live stream goes on")
+    func catchUpFailure() async throws {
+        let history = MemoryHistory()
+        let hub = hub(history)
+        let first = try #require(hub.connect(alice))
+        await hub.join(first, room: 1, since: nil, lastSeq: 0, members: [alice, bob])
+        for n in 1...3 { hub.publish(history.append(room: 1, from: alice, "\(n)")) }
+        history.failing.store(true, ordering: .relaxed)
+        let late = try #require(hub.connect(bob))
+        await hub.join(late, room: 1, since: 0, lastSeq: 3, members: [alice, bob])
+        history.failing.store(false, ordering: .relaxed)
+        hub.publish(history.append(room: 1, from: alice, "4"))
+        var frames = FrameReader(late)
+        #expect(await frames.next("joined")?["lastSeq"] as? Int == 3)
+        #expect(await frames.next("error")?["code"] as? String == "unavailable")
+        #expect(await frames.seqs(1) == [4])
     }
 
     @Test("a gap that publishing never fills is read from the history")

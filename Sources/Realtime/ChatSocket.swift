@@ -13,8 +13,10 @@ import Synchronization
 /// - **Reading** is one frame at a time: a client's sends are stored in the order it sent them.
 ///   Fragmented messages arrive whole (the pipeline's `NIOWebSocketFrameAggregator`); a frame
 ///   or message over `maxFrameSize` closes with 1009.
-/// - **Pings.** Every `pingInterval` the server pings; a peer that has not answered the
-///   previous ping by then is dead and its socket is closed.
+/// - **Pings.** Every `pingInterval` the server pings; a peer from which nothing at all (a pong
+///   or any other frame) has arrived since the previous ping is dead and its socket is closed.
+///   What arrives is noted on the event loop as the bytes come in (`ChatSocketWriter`), so a
+///   backlog of frames waiting to be handled never makes a live peer look dead.
 /// - **Shutdown** (graceful shutdown of the server): no further frame is read; the frame being
 ///   handled finishes (a `send` is stored and acknowledged), then the queue is written and the
 ///   socket closed with 1001.
@@ -22,7 +24,7 @@ public enum ChatSocket {
     public struct Configuration: Sendable {
         /// The largest frame, or fragmented message, a client may send: larger closes with 1009.
         public var maxFrameSize = 64 * 1024
-        /// How often the server pings; two intervals without a pong end the connection.
+        /// How often the server pings; an interval after a ping with nothing from the peer ends the connection.
         public var pingInterval: Duration = .seconds(30)
         /// How long to wait for the client's answer to the server's close frame.
         public var closeTimeout: Duration = .seconds(5)
@@ -44,7 +46,8 @@ public enum ChatSocket {
         let state = SocketState(connection: connection)
         let closeWritten: EventLoopFuture<Void>
         do {
-            closeWritten = try await ChatSocketWriter.install(on: raw, for: connection, closeTimeout: .init(configuration.closeTimeout))
+            closeWritten = try await ChatSocketWriter.install(on: raw, for: connection, pingInterval: .init(configuration.pingInterval),
+                                                              closeTimeout: .init(configuration.closeTimeout), logger: logger)
         } catch {
             logger.debug("chat socket closed before it was served", metadata: ["error": "\(error)"])
             hub.disconnect(connection)
@@ -52,16 +55,6 @@ public enum ChatSocket {
             return
         }
         var session = ChatSession(connection: connection, hub: hub, access: access, limits: configuration.limits, logger: logger)
-        let pinger = raw.eventLoop.scheduleRepeatedTask(initialDelay: .init(configuration.pingInterval),
-                                                        delay: .init(configuration.pingInterval)) { _ in
-            if state.ping() {
-                raw.writeAndFlush(WebSocketFrame(fin: true, opcode: .ping, data: raw.allocator.buffer(capacity: 0)), promise: nil)
-            } else {
-                logger.debug("chat peer did not answer a ping", metadata: ["user": "\(user.id)"])
-                raw.close(promise: nil)
-            }
-        }
-        defer { pinger.cancel() }
         await withGracefulShutdownHandler {
             do {
                 try await channel.executeThenClose { inbound, _ in
@@ -80,8 +73,6 @@ public enum ChatSocket {
                                 var data = frame.unmaskedData
                                 let pong = WebSocketFrame(fin: true, opcode: .pong, data: data.readSlice(length: min(data.readableBytes, 125)) ?? data)
                                 raw.writeAndFlush(pong, promise: nil)
-                            case .pong:
-                                state.pong()
                             case .connectionClose:
                                 // Answer with the client's own code, unless the server's close is already sent.
                                 var data = frame.unmaskedData
@@ -134,32 +125,47 @@ public enum ChatSocket {
 /// what is queued, whatever the writability (nothing, for a slow consumer, whose queue was
 /// dropped), then the close frame, and closes the socket if the client has not answered within
 /// the close timeout.
+///
+/// It also keeps the connection alive: every ping interval it writes a ping, and closes the socket
+/// if no byte has come from the peer since the previous one. Sitting first on the inbound side,
+/// it sees the peer's bytes as they arrive, before any frame waits to be handled.
 final class ChatSocketWriter: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
 
+    /// An empty ping frame, as the server sends it (unmasked).
+    private static let ping: [UInt8] = [0x89, 0x00]
+
     private let connection: ChatConnection
+    private let pingInterval: TimeAmount
     private let closeTimeout: TimeAmount
+    private let logger: Logger
     private let closeWritten: EventLoopPromise<Void>
     private var context: ChannelHandlerContext?
     private var wake: (@Sendable () -> Void)?
+    private var pinger: RepeatedTask?
+    private var heardSincePing = true
     private var waitingForWritability = false
     private var done = false
 
     /// Adds a writer for `connection` to `channel`'s pipeline; its future completes once the close
     /// frame has been written, or could not be.
-    static func install(on channel: any Channel, for connection: ChatConnection, closeTimeout: TimeAmount) async throws -> EventLoopFuture<Void> {
+    static func install(on channel: any Channel, for connection: ChatConnection, pingInterval: TimeAmount,
+                        closeTimeout: TimeAmount, logger: Logger) async throws -> EventLoopFuture<Void> {
         try await channel.eventLoop.submit {
-            let writer = ChatSocketWriter(connection: connection, closeTimeout: closeTimeout, eventLoop: channel.eventLoop)
+            let writer = ChatSocketWriter(connection: connection, pingInterval: pingInterval, closeTimeout: closeTimeout,
+                                          logger: logger, eventLoop: channel.eventLoop)
             let encoder = try channel.pipeline.syncOperations.context(handlerType: WebSocketFrameEncoder.self)
             try channel.pipeline.syncOperations.addHandler(writer, position: .before(encoder.handler))
             return writer.closeWritten.futureResult
         }.get()
     }
 
-    private init(connection: ChatConnection, closeTimeout: TimeAmount, eventLoop: any EventLoop) {
+    private init(connection: ChatConnection, pingInterval: TimeAmount, closeTimeout: TimeAmount, logger: Logger, eventLoop: any EventLoop) {
         self.connection = connection
+        self.pingInterval = pingInterval
         self.closeTimeout = closeTimeout
+        self.logger = logger
         self.closeWritten = eventLoop.makePromise()
     }
 
@@ -172,11 +178,32 @@ final class ChatSocketWriter: ChannelInboundHandler, RemovableChannelHandler {
         connection.whenReady(wake)
         // A close is written at once, even while the socket is not writable (a slow consumer).
         connection.onClose { _ in wake() }
+        pinger = eventLoop.scheduleRepeatedTask(initialDelay: pingInterval, delay: pingInterval) { _ in writer.value.keepAlive() }
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
         self.context = nil
+        pinger?.cancel()
+        pinger = nil
         finish()
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        heardSincePing = true
+        context.fireChannelRead(data)
+    }
+
+    /// Pings the peer, or closes the socket if nothing came from it since the last ping.
+    private func keepAlive() {
+        guard !done, let context else { return }
+        guard heardSincePing else {
+            logger.debug("chat peer did not answer a ping", metadata: ["user": "\(connection.user.id)"])
+            pinger?.cancel()
+            context.close(promise: nil)
+            return
+        }
+        heardSincePing = false
+        context.writeAndFlush(wrapOutboundOut(context.channel.allocator.buffer(bytes: Self.ping)), promise: nil)
     }
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {
@@ -228,12 +255,11 @@ final class ChatSocketWriter: ChannelInboundHandler, RemovableChannelHandler {
     }
 }
 
-/// What the reader, the pinger and the shutdown handler of one socket share.
+/// What the reader and the shutdown handler of one socket share.
 private final class SocketState: Sendable {
     private struct Value {
         var busy = false
         var stopping = false
-        var awaitingPong = false
     }
 
     private let value = Mutex(Value())
@@ -267,18 +293,5 @@ private final class SocketState: Sendable {
             return !value.busy
         }
         if idle { connection.close(.goingAway) }
-    }
-
-    /// Records a ping going out; false when the last one was never answered.
-    func ping() -> Bool {
-        value.withLock { value in
-            guard !value.awaitingPong else { return false }
-            value.awaitingPong = true
-            return true
-        }
-    }
-
-    func pong() {
-        value.withLock { $0.awaitingPong = false }
     }
 }

@@ -177,15 +177,16 @@ struct QueueWorkerTests {
             let runs = Mutex(0)
             registry.register(Probe.self) { _, _ in
                 runs.withLock { $0 += 1 }
-                try await Task.sleep(for: .milliseconds(3000))
+                try await Task.sleep(for: .milliseconds(4500))
             }
             let queue = JobQueue(driver: driver, registry: registry)
-            // A lease of 1.5 s renewed every 0.5 s outlives a 3 s job; rescue looks every 50 ms.
-            let configuration = WorkerConfiguration(queues: ["default": 2], leaseDuration: .milliseconds(1500), pollInterval: .seconds(60),
+            // A lease of 3 s renewed every second outlives a 4.5 s job; rescue looks every 50 ms.
+            // The lease leaves 2 s for a renewal delayed by a loaded test machine.
+            let configuration = WorkerConfiguration(queues: ["default": 2], leaseDuration: .seconds(3), pollInterval: .seconds(60),
                                                     maintenanceInterval: .milliseconds(50))
             try await withWorker(driver, registry, configuration: configuration) {
                 let job = try await queue.enqueue(Probe(label: "long"))
-                #expect(try await eventually { try await driver.job(job.id)?.state == .completed })
+                #expect(try await eventually(within: 20) { try await driver.job(job.id)?.state == .completed })
                 #expect(runs.withLock { $0 } == 1)
                 #expect(try await driver.job(job.id)?.attempt == 1)
             }

@@ -15,7 +15,12 @@ import Synchronization
 ///   buffer: no gap, no duplicate, whatever others send meanwhile.
 /// - **Presence.** Per room, who has at least one connection in it. Several tabs count once;
 ///   a user whose last connection drops goes offline after `presenceGrace`, so a reload does
-///   not flap; leaving on purpose is immediate.
+///   not flap; leaving on purpose is immediate. A room sends at most one presence frame per
+///   interval: the first change goes out at once, later ones within the interval together at
+///   its end, so a join storm of n users costs each member about one frame per interval, not n.
+///   The interval is `presenceInterval`, longer in rooms so big that their frames would pass
+///   `presenceFramesPerSecond`. Every subscriber gets every presence frame, the user it names
+///   included.
 /// - **Slow readers** overflow their own bounded queue and are closed (`ChatConnection`);
 ///   nobody else waits for them.
 ///
@@ -27,6 +32,12 @@ public final class ChatHub: Sendable {
         public var outboundQueueLimit: Int = 1_024
         /// How long a user stays online in a room after their last connection drops.
         public var presenceGrace: Duration = .seconds(5)
+        /// At most one presence frame per room per interval; changes within it go out together.
+        public var presenceInterval: Duration = .milliseconds(100)
+        /// Presence frames a room may queue per second over all its subscribers: a room with more
+        /// subscribers than this times the interval sends presence less often, so a join storm in
+        /// a big room costs a bounded share of the server.
+        public var presenceFramesPerSecond: Int = 10_000
         /// How long an out-of-order message waits for the seqs before it, before they are read.
         public var gapWait: Duration = .milliseconds(50)
         /// Messages read per query when catching up.
@@ -49,6 +60,13 @@ public final class ChatHub: Sendable {
         var online: [Int64: (user: ChatUser, connections: Set<UInt64>)] = [:]
         /// Users whose last connection dropped, with the generation of their offline timer.
         var leaving: [Int64: (generation: UInt64, user: ChatUser)] = [:]
+        /// Presence changes not sent yet, in order (true: came online). A user is in it at most
+        /// once: a change that undoes a pending one first sends what is pending.
+        var presenceChanges: [(user: ChatUser, online: Bool)] = []
+        var presencePending: [Int64: Bool] = [:]
+        /// When the last presence frame went out, and whether the next one is scheduled.
+        var presenceSentAt: ContinuousClock.Instant?
+        var presenceScheduled = false
 
         init(fannedOut: Int64) {
             self.fannedOut = fannedOut
@@ -140,6 +158,7 @@ public final class ChatHub: Sendable {
     /// catch-up are made outside the lock and still come first.
     public func join(_ connection: ChatConnection, room roomID: Int64, since: Int64?, lastSeq: Int64, members: [ChatUser]) async {
         var checkStore = false
+        var schedulePresence: Duration?
         let subscribed = state.withLock { state -> (fannedOut: Int64, online: [Bool])? in
             guard state.connections[connection.id] != nil else { return nil }
             let room: Room
@@ -156,18 +175,16 @@ public final class ChatHub: Sendable {
             let alreadyOnline = room.online[connection.user.id] != nil || room.leaving[connection.user.id] != nil
             room.leaving[connection.user.id] = nil
             room.online[connection.user.id, default: (connection.user, [])].connections.insert(connection.id)
-            if !alreadyOnline {
-                let frame = ServerFrame.presence(room: roomID, joined: [connection.user], left: []).encoded()
-                for (id, other) in room.subscribers where id != connection.id { queue(frame, to: other, in: room) }
-            }
             room.subscribers[connection.id] = connection
             room.catchingUp[connection.id] = []
             state.connections[connection.id]?.rooms.insert(roomID)
+            if !alreadyOnline { schedulePresence = announce(connection.user, online: true, in: roomID, room: room) }
             return (room.fannedOut, members.map { room.online[$0.id] != nil })
         }
         if checkStore {
             Task { await self.fillGap(in: roomID, readOnce: true) }
         }
+        if let schedulePresence { sendPresenceLater(in: roomID, after: schedulePresence) }
         guard let subscribed else { return }
         let list = zip(members, subscribed.online).map { ServerFrame.Member(id: $0.id, nickname: $0.nickname, online: $1) }
         connection.send(ServerFrame.joined(room: roomID, lastSeq: subscribed.fannedOut, members: list).encoded())
@@ -196,22 +213,24 @@ public final class ChatHub: Sendable {
     /// Unsubscribes `connection` from `room`; if it was its user's last connection there, the
     /// user leaves the room's presence at once.
     public func leave(_ connection: ChatConnection, room roomID: Int64) {
-        state.withLock { state in
-            guard let room = state.rooms[roomID], room.subscribers.removeValue(forKey: connection.id) != nil else { return }
+        let schedulePresence = state.withLock { state -> Duration? in
+            guard let room = state.rooms[roomID], room.subscribers.removeValue(forKey: connection.id) != nil else { return nil }
             room.catchingUp[connection.id] = nil
             state.connections[connection.id]?.rooms.remove(roomID)
-            if removeOnline(connection, from: room) { announceLeft(connection.user, in: roomID, room: room) }
+            let schedule = removeOnline(connection, from: room) ? announce(connection.user, online: false, in: roomID, room: room) : nil
             dropIfUnused(roomID, in: &state)
+            return schedule
         }
+        if let schedulePresence { sendPresenceLater(in: roomID, after: schedulePresence) }
     }
 
     /// Stops delivery of `room` to every connection of `userID` at once (removed by the owner,
     /// or left through the REST API), each told with an error frame `not_a_member`.
     public func remove(user userID: Int64, from roomID: Int64) {
-        state.withLock { state in
-            guard let room = state.rooms[roomID] else { return }
+        let schedulePresence = state.withLock { state -> Duration? in
+            guard let room = state.rooms[roomID] else { return nil }
             let theirs = room.subscribers.values.filter { $0.user.id == userID }
-            guard let user = theirs.first?.user else { return }
+            guard let user = theirs.first?.user else { return nil }
             let frame = ServerFrame.error(code: "not_a_member", message: "You are no longer a member of this room.", room: roomID).encoded()
             for connection in theirs {
                 room.subscribers[connection.id] = nil
@@ -219,11 +238,12 @@ public final class ChatHub: Sendable {
                 state.connections[connection.id]?.rooms.remove(roomID)
                 connection.send(frame)
             }
-            room.online[userID] = nil
-            room.leaving[userID] = nil
-            announceLeft(user, in: roomID, room: room)
+            let wasOnline = [room.online.removeValue(forKey: userID) != nil, room.leaving.removeValue(forKey: userID) != nil].contains(true)
+            let schedule = wasOnline ? announce(user, online: false, in: roomID, room: room) : nil
             dropIfUnused(roomID, in: &state)
+            return schedule
         }
+        if let schedulePresence { sendPresenceLater(in: roomID, after: schedulePresence) }
     }
 
     /// True when `connection` is subscribed to `room`.
@@ -261,10 +281,7 @@ public final class ChatHub: Sendable {
     public func typing(_ connection: ChatConnection, room roomID: Int64) -> Bool {
         state.withLock { state in
             guard let room = state.rooms[roomID], room.subscribers[connection.id] != nil else { return false }
-            let frame = ServerFrame.typing(room: roomID, user: connection.user).encoded()
-            for other in room.subscribers.values where other.user.id != connection.user.id {
-                queue(frame, to: other, in: room)
-            }
+            broadcast(ServerFrame.typing(room: roomID, user: connection.user).encoded(), in: room, exceptUser: connection.user.id)
             return true
         }
     }
@@ -311,11 +328,17 @@ public final class ChatHub: Sendable {
     /// Gives the frame of message `seq` to every subscriber (held for those catching up).
     private func deliver(_ frame: EncodedFrame, seq: Int64, in room: Room) {
         room.fannedOut = seq
-        if room.catchingUp.isEmpty {
+        broadcast(frame, in: room)
+    }
+
+    /// Queues `frame` to every subscriber but `exceptUser`'s; held for those still catching up,
+    /// so that it follows their `joined` frame and catch-up.
+    private func broadcast(_ frame: EncodedFrame, in room: Room, exceptUser: Int64? = nil) {
+        if room.catchingUp.isEmpty && exceptUser == nil {
             for connection in room.subscribers.values { queue(frame, to: connection, in: room) }
             return
         }
-        for (id, connection) in room.subscribers {
+        for (id, connection) in room.subscribers where connection.user.id != exceptUser {
             if room.catchingUp[id] != nil {
                 room.catchingUp[id]?.append(frame)
             } else {
@@ -349,19 +372,66 @@ public final class ChatHub: Sendable {
         return true
     }
 
-    private func announceLeft(_ user: ChatUser, in roomID: Int64, room: Room) {
-        let frame = ServerFrame.presence(room: roomID, joined: [], left: [user]).encoded()
-        for other in room.subscribers.values { queue(frame, to: other, in: room) }
+    /// Records that `user` came online in the room or went offline, and sends it at once unless
+    /// the room's last presence frame went out less than its interval ago. Returns the delay
+    /// after which the caller must call `sendPresenceLater` (outside the lock), if it must.
+    private func announce(_ user: ChatUser, online: Bool, in roomID: Int64, room: Room) -> Duration? {
+        if let pending = room.presencePending[user.id] {
+            if pending == online { return nil }
+            sendPresence(in: roomID, room: room)
+        }
+        room.presenceChanges.append((user, online))
+        room.presencePending[user.id] = online
+        if room.presenceScheduled { return nil }
+        if let sent = room.presenceSentAt {
+            let wait = sent + presenceInterval(of: room) - ContinuousClock.now
+            if wait > .zero {
+                room.presenceScheduled = true
+                return wait
+            }
+        }
+        sendPresence(in: roomID, room: room)
+        return nil
+    }
+
+    /// How long after a presence frame the room's next one may go out.
+    private func presenceInterval(of room: Room) -> Duration {
+        max(configuration.presenceInterval, .seconds(1) * room.subscribers.count / max(1, configuration.presenceFramesPerSecond))
+    }
+
+    /// Sends the room's pending presence changes as one frame.
+    private func sendPresence(in roomID: Int64, room: Room) {
+        guard !room.presenceChanges.isEmpty else { return }
+        let frame = ServerFrame.presence(room: roomID, joined: room.presenceChanges.filter(\.online).map(\.user),
+                                         left: room.presenceChanges.filter { !$0.online }.map(\.user)).encoded()
+        room.presenceChanges.removeAll()
+        room.presencePending.removeAll()
+        room.presenceSentAt = .now
+        broadcast(frame, in: room)
     }
 
     // MARK: Background
 
     private func endGrace(room roomID: Int64, user userID: Int64, generation: UInt64) {
-        state.withLock { state in
-            guard let room = state.rooms[roomID], let leaving = room.leaving[userID], leaving.generation == generation else { return }
+        let schedulePresence = state.withLock { state -> Duration? in
+            guard let room = state.rooms[roomID], let leaving = room.leaving[userID], leaving.generation == generation else { return nil }
             room.leaving[userID] = nil
-            if room.online[userID] == nil { announceLeft(leaving.user, in: roomID, room: room) }
+            let schedule = room.online[userID] == nil ? announce(leaving.user, online: false, in: roomID, room: room) : nil
             dropIfUnused(roomID, in: &state)
+            return schedule
+        }
+        if let schedulePresence { sendPresenceLater(in: roomID, after: schedulePresence) }
+    }
+
+    /// Sends the room's pending presence changes after `delay`, when the room's interval ends.
+    private func sendPresenceLater(in roomID: Int64, after delay: Duration) {
+        Task {
+            try? await Task.sleep(for: delay)
+            self.state.withLock { state in
+                guard let room = state.rooms[roomID] else { return }
+                room.presenceScheduled = false
+                sendPresence(in: roomID, room: room)
+            }
         }
     }
 

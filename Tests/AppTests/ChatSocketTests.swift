@@ -85,16 +85,17 @@ struct ChatSocketTests {
             let tab1 = ChatTestClient(port: port, token: bob.accessToken)
             let tab2 = ChatTestClient(port: port, token: bob.accessToken)
             try await tab1.join(room)
-            let joined = await a.next("presence")
-            #expect(joined?["joined"].array.first?["id"].int64 == bob.id)
+            #expect(await a.presence("joined", naming: bob.id) != nil)
             try await tab2.join(room)
             _ = try await tab1.close()
             try await Task.sleep(for: .milliseconds(600))
             #expect(api.services.chatHub.onlineUsers(in: room) == [alice.id, bob.id])
             _ = try await tab2.close()
-            let left = await a.next("presence")
-            #expect(left?["left"].array.first?["id"].int64 == bob.id)
-            #expect(a.frames.filter { $0["type"].string == "presence" }.count == 2, "one joined, one left: \(a.frames)")
+            #expect(await a.presence("left", naming: bob.id) != nil)
+            let aboutBob = a.frames.filter { frame in
+                frame["type"].string == "presence" && (frame["joined"].array + frame["left"].array).contains { $0["id"].int64 == bob.id }
+            }
+            #expect(aboutBob.count == 2, "one joined, one left: \(a.frames)")
             #expect(api.services.chatHub.onlineUsers(in: room) == [alice.id])
         }
     }

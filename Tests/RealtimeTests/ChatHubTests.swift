@@ -67,6 +67,15 @@ struct FrameReader {
         return nil
     }
 
+    /// The next presence frame whose `list` ("joined" or "left") names `userID`, skipping others
+    /// (presence frames name the receiver's own user too).
+    mutating func presence(_ list: String, naming userID: Int64) async -> [String: Any]? {
+        while let frame = await next("presence") {
+            if (frame[list] as? [[String: Any]])?.contains(where: { ($0["id"] as? NSNumber)?.int64Value == userID }) == true { return frame }
+        }
+        return nil
+    }
+
     /// The seqs of the next `count` message frames.
     mutating func seqs(_ count: Int) async -> [Int64] {
         var seqs: [Int64] = []
@@ -182,8 +191,9 @@ struct ChatHubTests {
 
         var frames = FrameReader(watcher)
         _ = await frames.next("joined")
-        let joined = await frames.next("presence")
-        #expect((joined?["joined"] as? [[String: Any]])?.first?["id"] as? Int == 1)
+        // Bob's own arrival is told to him too; Alice's second tab tells nobody.
+        #expect(await frames.presence("joined", naming: bob.id) != nil)
+        #expect(await frames.presence("joined", naming: alice.id) != nil)
 
         hub.disconnect(tab1)
         hub.disconnect(tab2)
@@ -194,8 +204,59 @@ struct ChatHubTests {
         hub.disconnect(tab3)
         let left = await frames.next("presence")
         #expect((left?["left"] as? [[String: Any]])?.first?["nickname"] as? String == "앨리스")
-        #expect((left?["joined"] as? [Any])?.isEmpty == true)
+        #expect((left?["joined"] as? [Any])?.isEmpty == true, "no presence frame between the join and the leave: \(left ?? [:])")
         #expect(hub.onlineCounts([1]) == [1: 1])
+    }
+
+    @Test("a join storm costs each member about one presence frame per interval; a change undone within it keeps its order")
+    func presenceBatched() async throws {
+        let hub = hub(MemoryHistory()) { $0.presenceInterval = .milliseconds(300) }
+        let crowd = (10...59).map { ChatUser(id: Int64($0), nickname: "user \($0)") }
+        let watcher = try #require(hub.connect(bob))
+        await hub.join(watcher, room: 1, since: nil, lastSeq: 0, members: [bob] + crowd)
+        var connections: [ChatConnection] = []
+        for user in crowd {
+            let connection = try #require(hub.connect(user))
+            await hub.join(connection, room: 1, since: nil, lastSeq: 0, members: [bob] + crowd)
+            connections.append(connection)
+        }
+        // One of them leaves and comes back, all within the interval.
+        hub.leave(connections[0], room: 1)
+        await hub.join(connections[0], room: 1, since: nil, lastSeq: 0, members: [bob] + crowd)
+
+        var frames = FrameReader(watcher)
+        _ = await frames.next("joined")
+        var events: [(id: Int64, online: Bool)] = []
+        var presenceFrames = 0
+        while events.count < 1 + crowd.count + 2, let frame = await frames.next("presence") {
+            presenceFrames += 1
+            let ids = { (list: String) in (frame[list] as? [[String: Any]] ?? []).compactMap { ($0["id"] as? NSNumber)?.int64Value } }
+            #expect(Set(ids("joined")).isDisjoint(with: ids("left")), "a frame names a user once")
+            events += ids("joined").map { ($0, true) } + ids("left").map { ($0, false) }
+        }
+        #expect(presenceFrames <= 6, "\(presenceFrames) presence frames for \(events.count) changes")
+        #expect(Set(events.filter(\.online).map(\.id)) == Set([bob.id] + crowd.map(\.id)))
+        let first = crowd[0].id
+        #expect(events.filter { $0.id == first }.map(\.online) == [true, false, true])
+        #expect(hub.onlineUsers(in: 1) == Set([bob.id] + crowd.map(\.id)))
+    }
+
+    @Test("a room's presence interval grows with its size, past the presence frames a second it may send")
+    func presenceIntervalScales() async throws {
+        // 10 frames a second: two subscribers make the interval 200 ms, not the 10 ms base.
+        let hub = hub(MemoryHistory()) {
+            $0.presenceInterval = .milliseconds(10)
+            $0.presenceFramesPerSecond = 10
+        }
+        let watcher = try #require(hub.connect(bob))
+        await hub.join(watcher, room: 1, since: nil, lastSeq: 0, members: [alice, bob])
+        let start = ContinuousClock.now
+        let other = try #require(hub.connect(alice))
+        await hub.join(other, room: 1, since: nil, lastSeq: 0, members: [alice, bob])
+        var frames = FrameReader(watcher)
+        #expect(await frames.presence("joined", naming: bob.id) != nil)
+        #expect(await frames.presence("joined", naming: alice.id) != nil)
+        #expect(ContinuousClock.now - start >= .milliseconds(100))
     }
 
     @Test("a reader that never reads is closed as a slow consumer; the others get every message")
@@ -229,7 +290,7 @@ struct ChatHubTests {
         hub.publish(history.append(room: 1, from: alice, "after"))
         var frames = FrameReader(member)
         _ = await frames.next("joined")
-        #expect(await frames.next()?["code"] as? String == "not_a_member")
+        #expect(await frames.next("error")?["code"] as? String == "not_a_member")
         hub.disconnect(member)
         #expect(await frames.next("message") == nil)
     }

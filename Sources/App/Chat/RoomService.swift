@@ -119,13 +119,15 @@ public struct RoomService: Sendable {
         }
         guard let seen else { throw Self.roomNotFound }
         if seen.record.isMember { return (seen.record.lastSeq, seen.members) }
-        return try await database.transaction { db in
+        // The write only adds the member; the list is read after it commits, off the one writer.
+        let lastSeq = try await database.transaction { db in
             _ = try await rooms.addMember(userID, to: room, at: .now, on: db)
             guard let record = try await rooms.find(id: room, viewerID: userID, on: db) else {
                 throw StorageInvariant("a room vanished inside its own transaction")
             }
-            return (record.lastSeq, try await rooms.members(of: room, on: db))
+            return record.lastSeq
         }
+        return (lastSeq, try await database.read { db in try await rooms.members(of: room, on: db) })
     }
 
     /// The user as chat shows them, or nil when there is no such account.

@@ -77,6 +77,16 @@ final class ChatTestClient: Sendable {
         return nil
     }
 
+    /// The next presence frame whose `list` ("joined" or "left") names `userID`, skipping other
+    /// presence frames (they name the receiver's own user too).
+    func presence(_ list: String, naming userID: Int64, within seconds: Double = 10) async -> JSON? {
+        let deadline = Date().addingTimeInterval(seconds)
+        while Date() < deadline, let frame = await next("presence", within: deadline.timeIntervalSinceNow) {
+            if frame[list].array.contains(where: { $0["id"].int64 == userID }) { return frame }
+        }
+        return nil
+    }
+
     /// Every frame received so far.
     var frames: [JSON] { received.state.withLock { $0.frames } }
 

@@ -78,7 +78,7 @@ struct SQLRoomRepository: RoomRepository {
     func members(of room: Int64, on db: any SQLDatabase) async throws -> [ChatUser] {
         try await db.raw("""
             SELECT u.id, u.nickname FROM room_members m JOIN users u ON u.id = m.user_id
-            WHERE m.room_id = \(bind: room) ORDER BY m.joined_at, u.id
+            WHERE m.room_id = \(bind: room) ORDER BY m.joined_at, m.user_id
             """).all().map { row in
             ChatUser(id: try row.decode(column: "id", as: Int64.self), nickname: try row.decode(column: "nickname", as: String.self))
         }

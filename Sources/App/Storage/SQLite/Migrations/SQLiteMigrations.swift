@@ -11,6 +11,7 @@ enum SQLiteMigrations {
         CreateExports(),
         CreateUploads(),
         CreateChatRooms(),
+        IndexRoomMemberOrder(),
     ]
 }
 

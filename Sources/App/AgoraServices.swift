@@ -64,6 +64,9 @@ public final class AgoraServices: Sendable {
         searchIndexer = SearchIndexer(database: database, search: textSearch, logger: logger)
         let postCache = PostCache(capacity: settings.postCacheEntries)
         let refreshTokens = SQLRefreshTokenRepository()
+        let roomRepository = SQLRoomRepository()
+        chatHub = ChatHub(history: RoomHistory(database: database, rooms: roomRepository), configuration: settings.chatHub,
+                          logger: logger)
         codes = AccountCodeService(
             database: database, users: users, refreshTokens: refreshTokens,
             codes: AccountCodes(repository: SQLAccountCodeRepository(),
@@ -79,10 +82,8 @@ public final class AgoraServices: Sendable {
             rateLimiter: LoginRateLimiter(maxPerEmail: settings.maxLoginFailuresPerEmail,
                                           maxPerAddress: settings.maxLoginFailuresPerAddress,
                                           window: settings.loginFailureWindow),
-            refreshTokenLifetime: settings.refreshTokenLifetime, postCache: postCache, events: queue, codeService: codes)
-        let roomRepository = SQLRoomRepository()
-        chatHub = ChatHub(history: RoomHistory(database: database, rooms: roomRepository), configuration: settings.chatHub,
-                          logger: logger)
+            refreshTokenLifetime: settings.refreshTokenLifetime, postCache: postCache, rooms: roomRepository, chat: chatHub,
+            events: queue, codeService: codes)
         notifications = NotificationService(database: database, notifications: SQLNotificationRepository(), posts: postRepository,
                                             hub: chatHub)
         follows = FollowService(database: database, users: users, follows: SQLFollowRepository(), notifications: notifications)

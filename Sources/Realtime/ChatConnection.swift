@@ -27,6 +27,8 @@ public final class ChatConnection: Sendable, Hashable {
         public static let slowConsumer = Close(code: 4008, reason: "slow consumer")
         /// 1001: the server is shutting down.
         public static let goingAway = Close(code: 1001, reason: "server shutting down")
+        /// 4001: the account was deleted.
+        public static let accountDeleted = Close(code: 4001, reason: "account deleted")
     }
 
     /// What `take` hands the transport.

@@ -246,6 +246,42 @@ public final class ChatHub: Sendable {
         if let schedulePresence { sendPresenceLater(in: roomID, after: schedulePresence) }
     }
 
+    /// Ends a deleted account's chat at once: its connections leave every room, the others see
+    /// it go offline now (no grace period), and the connections close with 4001.
+    public func removeAccount(_ userID: Int64) {
+        let (connections, schedules) = state.withLock { state -> ([ChatConnection], [(Int64, Duration)]) in
+            let connections = (state.byUser.removeValue(forKey: userID) ?? []).compactMap { state.connections.removeValue(forKey: $0)?.connection }
+            var schedules: [(Int64, Duration)] = []
+            for (roomID, room) in state.rooms {
+                let user = room.online[userID]?.user ?? room.leaving[userID]?.user
+                for connection in connections {
+                    room.subscribers[connection.id] = nil
+                    room.catchingUp[connection.id] = nil
+                }
+                room.online[userID] = nil
+                room.leaving[userID] = nil
+                if let user, let delay = announce(user, online: false, in: roomID, room: room) { schedules.append((roomID, delay)) }
+                dropIfUnused(roomID, in: &state)
+            }
+            return (connections, schedules)
+        }
+        for connection in connections { connection.close(.accountDeleted) }
+        for (roomID, delay) in schedules { sendPresenceLater(in: roomID, after: delay) }
+    }
+
+    /// Forgets a room that no longer exists (its owner's account was deleted): every connection
+    /// in it gets an error frame `not_found` and stops receiving it.
+    public func closeRoom(_ roomID: Int64) {
+        state.withLock { state in
+            guard let room = state.rooms.removeValue(forKey: roomID) else { return }
+            let frame = ServerFrame.error(code: "not_found", message: "This room no longer exists.", room: roomID).encoded()
+            for connection in room.subscribers.values {
+                state.connections[connection.id]?.rooms.remove(roomID)
+                connection.send(frame)
+            }
+        }
+    }
+
     /// True when `connection` is subscribed to `room`.
     public func isSubscribed(_ connection: ChatConnection, to roomID: Int64) -> Bool {
         state.withLock { $0.rooms[roomID]?.subscribers[connection.id] != nil }

@@ -331,6 +331,30 @@ struct ChatSocketTests {
         }
     }
 
+    @Test("a deleted account's sockets close with 4001 and it goes offline at once; the rooms it owned close for everyone")
+    func deletedAccount() async throws {
+        try await live({ $0.chatHub.presenceGrace = .seconds(60) }) { api, port in
+            let alice = try await api.user(), bob = try await api.user()
+            let bobs = try await api.room(by: bob, name: "Bob's"), alices = try await api.room(by: alice, name: "Alice's")
+            let a = ChatTestClient(port: port, token: alice.accessToken)
+            let b = ChatTestClient(port: port, token: bob.accessToken)
+            try await a.join(bobs); try await a.join(alices)
+            try await b.join(bobs); try await b.join(alices)
+            #expect(try await api.delete("/api/users/me", token: bob.accessToken).status == .noContent)
+            #expect(try await b.closedByServer(within: 10)?.closeCode == .unknown(4001))
+            // Offline now, not after the 60 s grace; the room Bob owned is gone for Alice.
+            #expect(await a.presence("left", naming: bob.id) != nil)
+            #expect(api.services.chatHub.onlineUsers(in: alices) == [alice.id])
+            let closed = await a.next("error")
+            #expect(closed?["code"].string == "not_found" && closed?["room"].int64 == bobs)
+            #expect(!api.services.chatHub.isConnected(bob.id))
+            try a.send(["type": "send", "room": bobs, "body": "anyone?"])
+            #expect(await a.next("error")?["room"].int64 == bobs)
+            try a.send(["type": "send", "room": alices, "body": "still mine"])
+            #expect(await a.next("message")?["body"].string == "still mine")
+        }
+    }
+
     @Test("notifications arrive live on the same connection, with the unread count")
     func liveNotifications() async throws {
         try await live { api, port in

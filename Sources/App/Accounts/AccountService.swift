@@ -1,5 +1,6 @@
 import Foundation
 import Queue
+import Realtime
 import SQLKit
 import Storage
 
@@ -22,6 +23,9 @@ public struct AccountService: Sendable {
     let refreshTokenLifetime: Duration
     /// Cached posts carry their author's nickname; renaming or deleting an account clears them.
     let postCache: PostCache
+    /// A deleted account's chat connections close, and the rooms it owned close for everyone.
+    let rooms: any RoomRepository
+    let chat: ChatHub
     /// Where account events are published (in the transaction that causes them).
     let events: JobQueue
     /// Issues the verification code that a sign-up mails.
@@ -176,13 +180,18 @@ public struct AccountService: Sendable {
         }
     }
 
-    /// Deletes the account; its posts, comments, likes, follows and tokens go with it.
+    /// Deletes the account; its posts, comments, likes, follows, tokens, rooms and memberships go
+    /// with it. Its chat connections close at once, and the rooms it owned close for everyone in them.
     public func deleteAccount(_ id: Int64) async throws {
-        let users = self.users
-        try await database.transaction { db in
+        let (users, rooms) = (self.users, self.rooms)
+        let owned = try await database.transaction { db in
+            let owned = try await rooms.owned(by: id, on: db)
             try await users.delete(id: id, on: db)
+            return owned
         }
         postCache.invalidateAll()
+        chat.removeAccount(id)
+        for room in owned { chat.closeRoom(room) }
     }
 
     /// Makes the account with `email` an admin; returns false when there is no such account.

@@ -16,6 +16,8 @@ public protocol RoomRepository: Sendable {
     func addMember(_ userID: Int64, to room: Int64, at: Timestamp, on db: any SQLDatabase) async throws -> Bool
     /// Removes a member; returns false when `userID` was not one.
     func removeMember(_ userID: Int64, from room: Int64, on db: any SQLDatabase) async throws -> Bool
+    /// The ids of the rooms `userID` owns (deleted with their account).
+    func owned(by userID: Int64, on db: any SQLDatabase) async throws -> [Int64]
     /// The members with their current nicknames, in the order they joined.
     func members(of room: Int64, on db: any SQLDatabase) async throws -> [ChatUser]
     /// The message `senderID` already stored in `room` under `clientMsgId`, if any.

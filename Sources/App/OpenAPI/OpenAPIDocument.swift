@@ -212,7 +212,9 @@ public enum OpenAPIDocument {
         is stored once and acknowledged with the same seq. Limits: a body over 16 KiB is refused \
         (`too_large`); a frame over 64 KiB closes with 1009; 40 frames at once, then 20 per second \
         (`rate_limited`); a client that falls 1,024 frames behind is closed with 4008 and rejoins with \
-        `since`. The server pings every 30 s; on shutdown it closes with 1001.
+        `since`. The server pings every 30 s; on shutdown it closes with 1001; a deleted account's \
+        sockets close with 4001. `presence` frames come at most one per 100 ms per room (less often \
+        in rooms of over 1,000 connections) and may name several users, the receiver included.
         """
 
     /// The routes the document describes, as `RouteDescription`s.

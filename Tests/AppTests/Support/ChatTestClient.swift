@@ -109,4 +109,17 @@ final class ChatTestClient: Sendable {
     func closedByServer() async throws -> WebSocketCloseFrame? {
         try await run.value
     }
+
+    /// The server's close frame, or nil if the connection is still open after `seconds`.
+    func closedByServer(within seconds: Double) async throws -> WebSocketCloseFrame? {
+        let run = self.run
+        let ended = Mutex<Result<WebSocketCloseFrame?, any Error>?>(nil)
+        Task { let result = await run.result; ended.withLock { $0 = result } }
+        let deadline = Date().addingTimeInterval(seconds)
+        while Date() < deadline {
+            if let result = ended.withLock({ $0 }) { return try result.get() }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        return nil
+    }
 }

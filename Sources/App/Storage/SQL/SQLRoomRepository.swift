@@ -75,6 +75,10 @@ struct SQLRoomRepository: RoomRepository {
             """).first() != nil
     }
 
+    func owned(by userID: Int64, on db: any SQLDatabase) async throws -> [Int64] {
+        try await db.raw("SELECT id FROM rooms WHERE owner_id = \(bind: userID)").all().map { try $0.decode(column: "id", as: Int64.self) }
+    }
+
     func members(of room: Int64, on db: any SQLDatabase) async throws -> [ChatUser] {
         try await db.raw("""
             SELECT u.id, u.nickname FROM room_members m JOIN users u ON u.id = m.user_id

@@ -191,7 +191,7 @@ public final class ChatHub: Sendable {
         if let since, since < subscribed.fannedOut {
             do {
                 var after = max(since, 0)
-                while after < subscribed.fannedOut {
+                while after < subscribed.fannedOut, connection.closeCode == nil {
                     let page = try await history.messages(in: roomID, after: after, limit: configuration.historyPage)
                     for message in page where message.seq <= subscribed.fannedOut {
                         connection.send(ServerFrame.message(message).encoded())
@@ -375,10 +375,16 @@ public final class ChatHub: Sendable {
             return
         }
         for (id, connection) in room.subscribers where connection.user.id != exceptUser {
-            if room.catchingUp[id] != nil {
-                room.catchingUp[id]?.append(frame)
-            } else {
+            guard room.catchingUp[id] != nil else {
                 queue(frame, to: connection, in: room)
+                continue
+            }
+            room.catchingUp[id]?.append(frame)
+            // Held frames count against the same bound as queued ones.
+            if room.catchingUp[id]?.count ?? 0 > configuration.outboundQueueLimit {
+                connection.close(.slowConsumer)
+                room.subscribers[id] = nil
+                room.catchingUp[id] = nil
             }
         }
     }

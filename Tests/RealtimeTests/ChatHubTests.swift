@@ -12,6 +12,8 @@ final class MemoryHistory: ChatHistory {
     private let rooms = Mutex<[Int64: [ChatMessage]]>([:])
     /// While set, every read fails, as a store that is down would.
     let failing = Atomic<Bool>(false)
+    /// While set, every read waits, as a slow store would.
+    let slow = Atomic<Bool>(false)
     struct Down: Error {}
 
     /// Stores a message with the room's next seq and returns it.
@@ -31,6 +33,7 @@ final class MemoryHistory: ChatHistory {
 
     func messages(in room: Int64, after seq: Int64, limit: Int) async throws -> [ChatMessage] {
         if failing.load(ordering: .relaxed) { throw Down() }
+        while slow.load(ordering: .relaxed) { try await Task.sleep(for: .milliseconds(5)) }
         return rooms.withLock { rooms in Array((rooms[room] ?? []).filter { $0.seq > seq }.prefix(limit)) }
     }
 }
@@ -257,6 +260,36 @@ struct ChatHubTests {
         #expect(await frames.presence("joined", naming: bob.id) != nil)
         #expect(await frames.presence("joined", naming: alice.id) != nil)
         #expect(ContinuousClock.now - start >= .milliseconds(100))
+    }
+
+    @Test("a joiner whose catch-up is outrun by the room past its queue bound is closed as a slow consumer")
+    func catchUpBounded() async throws {
+        let history = MemoryHistory()
+        let hub = hub(history) { $0.outboundQueueLimit = 8 }
+        let watcher = try #require(hub.connect(bob))
+        await hub.join(watcher, room: 1, since: nil, lastSeq: 0, members: [alice, bob])
+        // The watcher reads each message before the next is sent, so its own queue never fills.
+        var frames = FrameReader(watcher)
+        _ = await frames.next("joined")
+        var received: [Int64] = []
+        for n in 1...20 {
+            hub.publish(history.append(room: 1, from: bob, "before \(n)"))
+            received += await frames.seqs(1)
+        }
+        history.slow.store(true, ordering: .relaxed)
+        let late = try #require(hub.connect(alice))
+        let joining = Task { await hub.join(late, room: 1, since: 0, lastSeq: 20, members: [alice, bob]) }
+        for _ in 0..<1_000 where !hub.isSubscribed(late, to: 1) { try await Task.sleep(for: .milliseconds(5)) }
+        #expect(hub.isSubscribed(late, to: 1))
+        for n in 1...10 {
+            hub.publish(history.append(room: 1, from: bob, "during \(n)"))
+            received += await frames.seqs(1)
+        }
+        #expect(late.closeCode == .slowConsumer)
+        #expect(!hub.isSubscribed(late, to: 1))
+        history.slow.store(false, ordering: .relaxed)
+        await joining.value
+        #expect(received == Array(1...30))
     }
 
     @Test("a reader that never reads is closed as a slow consumer; the others get every message")

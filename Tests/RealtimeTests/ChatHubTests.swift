@@ -79,6 +79,17 @@ struct FrameReader {
         return nil
     }
 
+    /// Publishes one message per body to room 1 and reads each before the next is published, so
+    /// this reader's own queue never fills, however loaded the machine; returns the seqs read.
+    mutating func publishReadingEach(_ bodies: [String], from sender: ChatUser, hub: ChatHub, history: MemoryHistory) async -> [Int64] {
+        var received: [Int64] = []
+        for body in bodies {
+            hub.publish(history.append(room: 1, from: sender, body))
+            received += await seqs(1)
+        }
+        return received
+    }
+
     /// The seqs of the next `count` message frames.
     mutating func seqs(_ count: Int) async -> [Int64] {
         var seqs: [Int64] = []
@@ -268,23 +279,15 @@ struct ChatHubTests {
         let hub = hub(history) { $0.outboundQueueLimit = 8 }
         let watcher = try #require(hub.connect(bob))
         await hub.join(watcher, room: 1, since: nil, lastSeq: 0, members: [alice, bob])
-        // The watcher reads each message before the next is sent, so its own queue never fills.
         var frames = FrameReader(watcher)
         _ = await frames.next("joined")
-        var received: [Int64] = []
-        for n in 1...20 {
-            hub.publish(history.append(room: 1, from: bob, "before \(n)"))
-            received += await frames.seqs(1)
-        }
+        var received = await frames.publishReadingEach((1...20).map { "before \($0)" }, from: bob, hub: hub, history: history)
         history.slow.store(true, ordering: .relaxed)
         let late = try #require(hub.connect(alice))
         let joining = Task { await hub.join(late, room: 1, since: 0, lastSeq: 20, members: [alice, bob]) }
         for _ in 0..<1_000 where !hub.isSubscribed(late, to: 1) { try await Task.sleep(for: .milliseconds(5)) }
         #expect(hub.isSubscribed(late, to: 1))
-        for n in 1...10 {
-            hub.publish(history.append(room: 1, from: bob, "during \(n)"))
-            received += await frames.seqs(1)
-        }
+        received += await frames.publishReadingEach((1...10).map { "during \($0)" }, from: bob, hub: hub, history: history)
         #expect(late.closeCode == .slowConsumer)
         #expect(!hub.isSubscribed(late, to: 1))
         history.slow.store(false, ordering: .relaxed)
@@ -302,12 +305,7 @@ struct ChatHubTests {
         await hub.join(fast, room: 1, since: nil, lastSeq: 0, members: [alice, bob])
         var frames = FrameReader(fast)
         _ = await frames.next("joined")
-        // The fast reader reads each message before the next is sent, however loaded the machine.
-        var received: [Int64] = []
-        for n in 1...200 {
-            hub.publish(history.append(room: 1, from: bob, "m\(n)"))
-            received += await frames.seqs(1)
-        }
+        let received = await frames.publishReadingEach((1...200).map { "m\($0)" }, from: bob, hub: hub, history: history)
         #expect(received == Array(1...200))
         #expect(slow.closeCode == .slowConsumer)
         #expect(!hub.isSubscribed(slow, to: 1))

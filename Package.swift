@@ -28,6 +28,8 @@ let package = Package(
         .package(url: "https://github.com/weichsel/ZIPFoundation.git", from: "0.9.20"),
         .package(url: "https://github.com/hummingbird-project/hummingbird-websocket.git", from: "2.8.1"),
         .package(url: "https://github.com/apple/swift-nio-extras.git", from: "1.35.2"),
+        .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
+        .package(url: "https://github.com/vapor/postgres-kit.git", from: "2.17.0"),
     ],
     targets: [
         .executableTarget(
@@ -49,8 +51,9 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
-        // The SQL engines under the app and the queue: the `Database` protocol, migrations, and the
-        // embedded SQLite store (one writer with group commit, readers beside it).
+        // The SQL engines under the app and the queue: the `Database` protocol, migrations, the
+        // embedded SQLite store (one writer with group commit, readers beside it) and the
+        // PostgreSQL store (a pool of connections, and a LISTEN connection for notifications).
         // A C shim for the one SQLite setting Swift cannot reach (a variadic C function).
         .target(name: "CSQLiteWriterSupport"),
         .target(
@@ -60,6 +63,10 @@ let package = Package(
                 .product(name: "SQLKit", package: "sql-kit"),
                 .product(name: "SQLiteKit", package: "sqlite-kit"),
                 .product(name: "SQLiteNIO", package: "sqlite-nio"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "PostgresKit", package: "postgres-kit"),
+                // Only for its error type: the pool that `PostgresClient` is built on.
+                .product(name: "_ConnectionPoolModule", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "DequeModule", package: "swift-collections"),
             ]
@@ -145,10 +152,17 @@ let package = Package(
             dependencies: [.product(name: "Hummingbird", package: "hummingbird")],
             path: "Benchmarks/ReferenceServer"
         ),
+        // A database of its own on the PostgreSQL server of the tests, for every test target.
+        .target(
+            name: "PostgresTestSupport",
+            dependencies: ["Storage", .product(name: "Logging", package: "swift-log")],
+            path: "Tests/PostgresTestSupport"
+        ),
         .testTarget(
             name: "StorageTests",
             dependencies: [
                 "Storage",
+                "PostgresTestSupport",
                 .product(name: "SQLKit", package: "sql-kit"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -157,6 +171,7 @@ let package = Package(
             name: "QueueTests",
             dependencies: [
                 "Queue",
+                "PostgresTestSupport",
                 "Storage",
                 .product(name: "SQLKit", package: "sql-kit"),
                 .product(name: "Logging", package: "swift-log"),
@@ -198,6 +213,7 @@ let package = Package(
                 "Mail",
                 "Realtime",
                 "SMTPTestSupport",
+                "PostgresTestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
                 .product(name: "ZIPFoundation", package: "ZIPFoundation"),

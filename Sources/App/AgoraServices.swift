@@ -46,8 +46,9 @@ public final class AgoraServices: Sendable {
         let comments: any CommentRepository
     }
 
-    private init(settings: AppSettings, database: any Database, queue: JobQueue, secret: Data, accessTokens: AccessTokens,
+    private init(settings: AppSettings, storage: DataStore, queue: JobQueue, secret: Data, accessTokens: AccessTokens,
                  hasher: PasswordHasher, mailTransport: any MailTransport, backgroundFileThreads: NIOThreadPool, logger: Logger) {
+        let database = storage.database
         self.settings = settings
         self.queue = queue
         self.mailTransport = mailTransport
@@ -56,12 +57,11 @@ public final class AgoraServices: Sendable {
         self.accessTokens = accessTokens
         self.hasher = hasher
         let users = SQLUserRepository()
-        let textSearch = SQLitePostTextSearch()
-        let postRepository = SQLPostRepository(textSearch: textSearch)
+        let postRepository = SQLPostRepository(textSearch: storage.textSearch)
         let commentRepository = SQLCommentRepository()
         let uploadRepository = SQLUploadRepository()
         repositories = Repositories(users: users, posts: postRepository, comments: commentRepository)
-        searchIndexer = SearchIndexer(database: database, search: textSearch, logger: logger)
+        searchIndexer = SearchIndexer(database: database, index: storage.textSearch as? any BatchedTextIndex, logger: logger)
         let postCache = PostCache(capacity: settings.postCacheEntries)
         let refreshTokens = SQLRefreshTokenRepository()
         let roomRepository = SQLRoomRepository()
@@ -109,31 +109,60 @@ public final class AgoraServices: Sendable {
         URL(fileURLWithPath: settings.dataDirectory, isDirectory: true).appendingPathComponent("uploads", isDirectory: true).path
     }
 
-    /// Creates the data directory, opens the database, applies pending migrations (the app's and
-    /// the queue's, in the same database file so that jobs commit with the data that causes them)
-    /// and registers the app's jobs.
+    /// The database with what differs between engines: the queue's driver and the text search.
+    struct DataStore {
+        let database: any Database
+        let queueDriver: any QueueDriver
+        let textSearch: any PostTextSearch
+    }
+
+    /// Creates the data directory, opens the database (PostgreSQL when the settings name one,
+    /// else SQLite in the data directory), applies pending migrations (the app's and the queue's,
+    /// in the same database so that jobs commit with the data that causes them) and registers the
+    /// app's jobs.
     public static func open(settings: AppSettings, logger: Logger) async throws -> AgoraServices {
         let directory = URL(fileURLWithPath: settings.dataDirectory, isDirectory: true)
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         try FileManager.default.createDirectory(atPath: uploadsDirectory(in: settings), withIntermediateDirectories: true)
-        let store = try await SQLiteStore.open(
-            path: directory.appendingPathComponent("agora.sqlite").path, readers: settings.sqliteReaders, logger: logger)
-        try await Migrator.agora(for: store.engine).migrate(store, logger: logger)
-        let driver = SQLiteQueueDriver(store: store)
-        try await driver.migrate()
+        let storage = try await openStorage(settings: settings, directory: directory, logger: logger)
+        let driver = storage.queueDriver
         let queue = JobQueue(driver: driver, registry: JobRegistry())
         let secret = try settings.jwtSecret.map { Data($0.utf8) } ?? SigningKeyFile.loadOrCreate(in: directory)
         // Its own key, so that rotating the token secret never invalidates a password.
         let pepper = try settings.passwordPepper.map { Data($0.utf8) } ?? SigningKeyFile.loadOrCreate(in: directory, named: "pepper.key")
         let accessTokens = await AccessTokens.make(secret: secret, lifetime: settings.accessTokenLifetime)
         let fileThreads = BackgroundThreads.lowPriorityPool()
-        let services = AgoraServices(settings: settings, database: store, queue: queue, secret: secret, accessTokens: accessTokens,
+        let services = AgoraServices(settings: settings, storage: storage, queue: queue, secret: secret, accessTokens: accessTokens,
                                      hasher: PasswordHasher(cost: settings.bcryptCost, pepper: SymmetricKey(data: pepper)),
                                      mailTransport: try settings.makeMailTransport(fileThreads: fileThreads, logger: logger),
                                      backgroundFileThreads: fileThreads, logger: logger)
         try services.registerJobs(in: queue.registry)
         try await queue.saveSubscriptions()
         return services
+    }
+
+    /// Opens and migrates the database the settings name; closes it again if migrating fails.
+    static func openStorage(settings: AppSettings, directory: URL, logger: Logger) async throws -> DataStore {
+        let database: any Database
+        let storage: DataStore
+        if let url = settings.databaseURL {
+            let store = try await PostgresStore.open(url: url, connections: settings.postgresConnections, logger: logger)
+            database = store
+            storage = DataStore(database: store, queueDriver: PostgresQueueDriver(store: store), textSearch: PostgresPostTextSearch())
+        } else {
+            let store = try await SQLiteStore.open(
+                path: directory.appendingPathComponent("agora.sqlite").path, readers: settings.sqliteReaders, logger: logger)
+            database = store
+            storage = DataStore(database: store, queueDriver: SQLiteQueueDriver(store: store), textSearch: SQLitePostTextSearch())
+        }
+        do {
+            try await Migrator.agora.migrate(database, logger: logger)
+            try await storage.queueDriver.migrate()
+            return storage
+        } catch {
+            try? await database.close()
+            throw error
+        }
     }
 
     /// A worker for `queues` (every queue the app registers jobs on, and `default`, when empty),
@@ -177,10 +206,21 @@ enum SigningKeyFile {
         if let text = try? String(contentsOf: url, encoding: .utf8), let key = Data(hex: text.trimmingCharacters(in: .whitespacesAndNewlines)), key.count >= 32 {
             return key
         }
+        // Several instances sharing the data directory may start at once: each writes its key to
+        // a file of its own and links it into place, which only the first does; all then use that one.
         let key = Data(SecureBytes.random(32))
-        let hex = SecureBytes.hex(key)
-        FileManager.default.createFile(atPath: url.path, contents: Data(hex.utf8), attributes: [.posixPermissions: 0o600])
-        return key
+        let temporary = directory.appendingPathComponent(".\(name).\(UUID().uuidString)")
+        guard FileManager.default.createFile(atPath: temporary.path, contents: Data(SecureBytes.hex(key).utf8),
+                                             attributes: [.posixPermissions: 0o600]) else {
+            throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: temporary.path])
+        }
+        defer { try? FileManager.default.removeItem(at: temporary) }
+        if link(temporary.path, url.path) == 0 { return key }
+        guard errno == EEXIST, let text = try? String(contentsOf: url, encoding: .utf8),
+              let existing = Data(hex: text.trimmingCharacters(in: .whitespacesAndNewlines)), existing.count >= 32 else {
+            throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: url.path])
+        }
+        return existing
     }
 }
 

@@ -26,8 +26,11 @@ public protocol Database: Sendable {
 }
 
 /// The SQL engines Agora runs on.
-public enum DatabaseEngine: String, Sendable {
+public enum DatabaseEngine: String, Sendable, CaseIterable {
+    /// The embedded default: one file in the data directory (`SQLiteStore`).
     case sqlite
+    /// A PostgreSQL server, shared by several instances (`PostgresStore`).
+    case postgres
 }
 
 /// A storage failure that a client cannot cause and should retry later (shown as 503).

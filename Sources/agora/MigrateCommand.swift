@@ -12,6 +12,6 @@ struct MigrateCommand: AsyncParsableCommand {
         // Opening applies the migrations.
         let services = try await AgoraServices.open(settings: settings, logger: common.logger(settings))
         try await services.close()
-        print("Database in \(settings.dataDirectory) is up to date.")
+        print(settings.databaseURL == nil ? "Database in \(settings.dataDirectory) is up to date." : "PostgreSQL database is up to date.")
     }
 }

@@ -7,9 +7,9 @@ import Testing
 
 @Suite("Email verification")
 struct EmailVerificationTests {
-    @Test("sign-up mails a six-digit code; the code verifies the address and opens writes, even with the old token")
-    func codeVerifies() async throws {
-        try await withAgora { api in
+    @Test("sign-up mails a six-digit code; the code verifies the address and opens writes, even with the old token", arguments: TestEngine.allCases)
+    func codeVerifies(engine: TestEngine) async throws {
+        try await withAgora(on: engine) { api in
             let user = try await api.user(verified: false)
             let codes = try await api.mailedCodes(to: user.email)
             #expect(codes.count == 1)
@@ -27,9 +27,9 @@ struct EmailVerificationTests {
         }
     }
 
-    @Test("an unverified user may log in and read, but every write is 403 email_not_verified")
-    func unverifiedCannotWrite() async throws {
-        try await withAgora { api in
+    @Test("an unverified user may log in and read, but every write is 403 email_not_verified", arguments: TestEngine.allCases)
+    func unverifiedCannotWrite(engine: TestEngine) async throws {
+        try await withAgora(on: engine) { api in
             let author = try await api.user()
             let postID = try await api.post(by: author)
             let user = try await api.user(verified: false)
@@ -43,17 +43,17 @@ struct EmailVerificationTests {
         }
     }
 
-    @Test("AGORA_REQUIRE_VERIFIED_EMAIL=false lets unverified users write")
-    func verificationCanBeTurnedOff() async throws {
-        try await withAgora(testSettings { $0.requireVerifiedEmail = false }) { api in
+    @Test("AGORA_REQUIRE_VERIFIED_EMAIL=false lets unverified users write", arguments: TestEngine.allCases)
+    func verificationCanBeTurnedOff(engine: TestEngine) async throws {
+        try await withAgora(on: engine, testSettings { $0.requireVerifiedEmail = false }) { api in
             let user = try await api.user(verified: false)
             _ = try await api.post(by: user)
         }
     }
 
-    @Test("five wrong codes end the code: even the right one is refused afterwards")
-    func fiveWrongTriesEndTheCode() async throws {
-        try await withAgora { api in
+    @Test("five wrong codes end the code: even the right one is refused afterwards", arguments: TestEngine.allCases)
+    func fiveWrongTriesEndTheCode(engine: TestEngine) async throws {
+        try await withAgora(on: engine) { api in
             let user = try await api.user(verified: false)
             let code = try #require(try await api.mailedCodes(to: user.email).first)
             let wrong = code == "000000" ? "111111" : "000000"
@@ -65,9 +65,9 @@ struct EmailVerificationTests {
         }
     }
 
-    @Test("a code expires after ten minutes")
-    func codesExpire() async throws {
-        try await withAgora { api in
+    @Test("a code expires after ten minutes", arguments: TestEngine.allCases)
+    func codesExpire(engine: TestEngine) async throws {
+        try await withAgora(on: engine) { api in
             let user = try await api.user(verified: false)
             let code = try #require(try await api.mailedCodes(to: user.email).first)
             try await api.services.database.transaction { db in
@@ -77,9 +77,9 @@ struct EmailVerificationTests {
         }
     }
 
-    @Test("malformed codes and addresses are 422; an unknown address is just a wrong code")
-    func badInput() async throws {
-        try await withAgora { api in
+    @Test("malformed codes and addresses are 422; an unknown address is just a wrong code", arguments: TestEngine.allCases)
+    func badInput(engine: TestEngine) async throws {
+        try await withAgora(on: engine) { api in
             expectError(try await api.post("/api/auth/verify", ["email": "x@example.com", "code": "12345"]), .unprocessableContent, "invalid_code")
             expectError(try await api.post("/api/auth/verify", ["email": "x@example.com", "code": "１２３４５６"]), .unprocessableContent, "invalid_code")
             expectError(try await api.post("/api/auth/verify", ["email": "nobody@example.com", "code": "123456"]), .unprocessableContent, "invalid_code")
@@ -88,9 +88,9 @@ struct EmailVerificationTests {
         }
     }
 
-    @Test("a resend right after sign-up is 429 with Retry-After; unknown addresses are limited alike")
-    func resendIsRateLimited() async throws {
-        try await withAgora { api in
+    @Test("a resend right after sign-up is 429 with Retry-After; unknown addresses are limited alike", arguments: TestEngine.allCases)
+    func resendIsRateLimited(engine: TestEngine) async throws {
+        try await withAgora(on: engine) { api in
             let user = try await api.user(verified: false)
             let limited = try await api.post("/api/auth/verify/resend", ["email": user.email])
             expectError(limited, .tooManyRequests, "rate_limited")
@@ -101,9 +101,9 @@ struct EmailVerificationTests {
         }
     }
 
-    @Test("a queued resend replaces the code with a new mailed one, once however often the request runs")
-    func resendReplacesTheCode() async throws {
-        try await withAgora { api in
+    @Test("a queued resend replaces the code with a new mailed one, once however often the request runs", arguments: TestEngine.allCases)
+    func resendReplacesTheCode(engine: TestEngine) async throws {
+        try await withAgora(on: engine) { api in
             let user = try await api.user(verified: false)
             let first = try #require(try await api.mailedCodes(to: user.email).first)
             try await api.services.queue.enqueue(AccountCodeRequestJob(email: user.email, purpose: .verifyEmail))
@@ -123,9 +123,9 @@ struct EmailVerificationTests {
 
 @Suite("Password reset")
 struct PasswordResetTests {
-    @Test("forgot mails a code; reset sets the password and revokes every refresh token")
-    func resetFlow() async throws {
-        try await withAgora { api in
+    @Test("forgot mails a code; reset sets the password and revokes every refresh token", arguments: TestEngine.allCases)
+    func resetFlow(engine: TestEngine) async throws {
+        try await withAgora(on: engine) { api in
             let user = try await api.user()
             let forgot = try await api.post("/api/auth/password/forgot", ["email": user.email])
             #expect(forgot.status == .accepted)
@@ -142,9 +142,9 @@ struct PasswordResetTests {
         }
     }
 
-    @Test("forgot answers the same for an unknown address, and mails nobody")
-    func noEnumeration() async throws {
-        try await withAgora { api in
+    @Test("forgot answers the same for an unknown address, and mails nobody", arguments: TestEngine.allCases)
+    func noEnumeration(engine: TestEngine) async throws {
+        try await withAgora(on: engine) { api in
             let user = try await api.user()
             let known = try await api.post("/api/auth/password/forgot", ["email": user.email])
             let unknown = try await api.post("/api/auth/password/forgot", ["email": "ghost@example.com"])
@@ -155,9 +155,9 @@ struct PasswordResetTests {
         }
     }
 
-    @Test("a wrong code or a weak password is refused and the password stays")
-    func refusals() async throws {
-        try await withAgora { api in
+    @Test("a wrong code or a weak password is refused and the password stays", arguments: TestEngine.allCases)
+    func refusals(engine: TestEngine) async throws {
+        try await withAgora(on: engine) { api in
             let user = try await api.user()
             _ = try await api.post("/api/auth/password/forgot", ["email": user.email])
             let code = try #require(try await api.mailedCodes(to: user.email, "password reset").first)

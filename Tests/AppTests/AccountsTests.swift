@@ -5,9 +5,9 @@ import Testing
 
 @Suite("Accounts: sign-up, login and profile")
 struct AccountsTests {
-    @Test("sign-up returns the user without the password hash, lower-cased email, unverified member")
-    func signup() async throws {
-        try await withAgora { api in
+    @Test("sign-up returns the user without the password hash, lower-cased email, unverified member", arguments: TestEngine.allCases)
+    func signup(engine: TestEngine) async throws {
+        try await withAgora(on: engine) { api in
             let reply = try await api.post("/api/auth/signup", ["email": "  Alice@Example.COM ", "password": "long enough", "nickname": "앨리스"])
             #expect(reply.status == .created)
             let user = reply.json["user"]
@@ -21,9 +21,9 @@ struct AccountsTests {
         }
     }
 
-    @Test("a taken email is 409 email_taken, a nickname taken in another case is 409 nickname_taken")
-    func uniqueness() async throws {
-        try await withAgora { api in
+    @Test("a taken email is 409 email_taken, a nickname taken in another case is 409 nickname_taken", arguments: TestEngine.allCases)
+    func uniqueness(engine: TestEngine) async throws {
+        try await withAgora(on: engine) { api in
             _ = try await api.post("/api/auth/signup", ["email": "a@example.com", "password": "long enough", "nickname": "Σοφία"])
             expectError(try await api.post("/api/auth/signup", ["email": "A@example.com", "password": "long enough", "nickname": "other"]),
                         .conflict, "email_taken")
@@ -34,9 +34,9 @@ struct AccountsTests {
         }
     }
 
-    @Test("sign-up validation names every bad field with 422")
-    func signupValidation() async throws {
-        try await withAgora { api in
+    @Test("sign-up validation names every bad field with 422", arguments: TestEngine.allCases)
+    func signupValidation(engine: TestEngine) async throws {
+        try await withAgora(on: engine) { api in
             let reply = try await api.post("/api/auth/signup", ["email": "not-an-email", "password": "short", "nickname": "x"])
             expectError(reply, .unprocessableContent, "validation_failed")
             let fields = Set(reply.json["error"]["details"].array.compactMap { $0["field"].string })
@@ -53,9 +53,9 @@ struct AccountsTests {
         }
     }
 
-    @Test("unknown email and wrong password give the same 401")
-    func loginFailures() async throws {
-        try await withAgora { api in
+    @Test("unknown email and wrong password give the same 401", arguments: TestEngine.allCases)
+    func loginFailures(engine: TestEngine) async throws {
+        try await withAgora(on: engine) { api in
             let user = try await api.user()
             let wrong = try await api.post("/api/auth/login", ["email": user.email, "password": "wrong password"])
             let unknown = try await api.post("/api/auth/login", ["email": "nobody@example.com", "password": "wrong password"])
@@ -65,9 +65,9 @@ struct AccountsTests {
         }
     }
 
-    @Test("login returns a bearer token that reaches /api/users/me")
-    func loginAndMe() async throws {
-        try await withAgora { api in
+    @Test("login returns a bearer token that reaches /api/users/me", arguments: TestEngine.allCases)
+    func loginAndMe(engine: TestEngine) async throws {
+        try await withAgora(on: engine) { api in
             let user = try await api.user("로그인")
             let me = try await api.get("/api/users/me", token: user.accessToken)
             #expect(me.status == .ok)
@@ -78,9 +78,9 @@ struct AccountsTests {
         }
     }
 
-    @Test("a token signed with alg none or another key is refused")
-    func forgedTokens() async throws {
-        try await withAgora { api in
+    @Test("a token signed with alg none or another key is refused", arguments: TestEngine.allCases)
+    func forgedTokens(engine: TestEngine) async throws {
+        try await withAgora(on: engine) { api in
             let user = try await api.user()
             let parts = user.accessToken.split(separator: ".")
             let header = Data(#"{"alg":"none","typ":"JWT"}"#.utf8).base64EncodedString()
@@ -91,9 +91,9 @@ struct AccountsTests {
         }
     }
 
-    @Test("repeated failed logins are rate-limited per email with Retry-After")
-    func loginRateLimit() async throws {
-        try await withAgora(testSettings { $0.maxLoginFailuresPerEmail = 3 }) { api in
+    @Test("repeated failed logins are rate-limited per email with Retry-After", arguments: TestEngine.allCases)
+    func loginRateLimit(engine: TestEngine) async throws {
+        try await withAgora(on: engine, testSettings { $0.maxLoginFailuresPerEmail = 3 }) { api in
             let user = try await api.user()
             for _ in 0..<3 {
                 expectError(try await api.post("/api/auth/login", ["email": user.email, "password": "wrong password"]), .unauthorized)
@@ -104,9 +104,9 @@ struct AccountsTests {
         }
     }
 
-    @Test("PATCH /api/users/me changes nickname and bio; a taken nickname is 409")
-    func updateProfile() async throws {
-        try await withAgora { api in
+    @Test("PATCH /api/users/me changes nickname and bio; a taken nickname is 409", arguments: TestEngine.allCases)
+    func updateProfile(engine: TestEngine) async throws {
+        try await withAgora(on: engine) { api in
             let alice = try await api.user("alice")
             _ = try await api.user("bob")
             let updated = try await api.patch("/api/users/me", ["nickname": "앨리스 🌸", "bio": "Robert'); DROP TABLE users;--"],
@@ -123,9 +123,9 @@ struct AccountsTests {
         }
     }
 
-    @Test("changing the password needs the current one and revokes every refresh token")
-    func changePassword() async throws {
-        try await withAgora { api in
+    @Test("changing the password needs the current one and revokes every refresh token", arguments: TestEngine.allCases)
+    func changePassword(engine: TestEngine) async throws {
+        try await withAgora(on: engine) { api in
             let user = try await api.user()
             expectError(try await api.put("/api/users/me/password", ["currentPassword": "wrong one!", "newPassword": "brand new pass"],
                                           token: user.accessToken), .unprocessableContent)
@@ -138,9 +138,9 @@ struct AccountsTests {
         }
     }
 
-    @Test("deleting an account removes its posts and comments and keeps other posts' counts exact")
-    func deleteAccount() async throws {
-        try await withAgora { api in
+    @Test("deleting an account removes its posts and comments and keeps other posts' counts exact", arguments: TestEngine.allCases)
+    func deleteAccount(engine: TestEngine) async throws {
+        try await withAgora(on: engine) { api in
             let alice = try await api.user()
             let bob = try await api.user()
             let alicePost = try await api.post(by: alice)
@@ -165,9 +165,9 @@ struct AccountsTests {
 
 @Suite("A deleted account's tokens")
 struct DeletedAccountTests {
-    @Test("writing with the access token of a deleted account is 401, never a 500")
-    func writesAfterDeletion() async throws {
-        try await withAgora { api in
+    @Test("writing with the access token of a deleted account is 401, never a 500", arguments: TestEngine.allCases)
+    func writesAfterDeletion(engine: TestEngine) async throws {
+        try await withAgora(on: engine) { api in
             let alice = try await api.user()
             let bob = try await api.user()
             let post = try await api.post(by: bob)

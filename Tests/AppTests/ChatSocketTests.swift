@@ -10,15 +10,17 @@ import Testing
 /// Chat over real WebSockets: the `.live` server and hummingbird-websocket's client.
 @Suite("Chat over WebSocket")
 struct ChatSocketTests {
-    func live<T>(_ change: (inout AppSettings) -> Void = { _ in }, _ body: @Sendable (API, Int) async throws -> T) async throws -> T {
-        try await withAgora(testSettings(change), framework: .live) { api in
+    /// Runs `body` against a live server on `engine`; nil when that engine is not configured.
+    @discardableResult
+    func live<T>(on engine: TestEngine, _ change: (inout AppSettings) -> Void = { _ in }, _ body: @Sendable (API, Int) async throws -> T) async throws -> T? {
+        try await withAgora(on: engine, testSettings(change), framework: .live) { api in
             try await body(api, try #require(api.client.port))
         }
     }
 
-    @Test("two users chat in Korean and emoji; the sender gets the message and an ack with its seq")
-    func koreanAndEmoji() async throws {
-        try await live { api, port in
+    @Test("two users chat in Korean and emoji; the sender gets the message and an ack with its seq", arguments: TestEngine.allCases)
+    func koreanAndEmoji(engine: TestEngine) async throws {
+        try await live(on: engine) { api, port in
             let alice = try await api.user("앨리스"), bob = try await api.user("Bob 🎈")
             let room = try await api.room(by: alice)
             let a = ChatTestClient(port: port, token: alice.accessToken)
@@ -47,9 +49,9 @@ struct ChatSocketTests {
         }
     }
 
-    @Test("rooms never share messages, typing or presence")
-    func roomsIsolated() async throws {
-        try await live { api, port in
+    @Test("rooms never share messages, typing or presence", arguments: TestEngine.allCases)
+    func roomsIsolated(engine: TestEngine) async throws {
+        try await live(on: engine) { api, port in
             let alice = try await api.user(), bob = try await api.user(), carol = try await api.user()
             let one = try await api.room(by: alice, name: "One"), two = try await api.room(by: bob, name: "Two")
             let a = ChatTestClient(port: port, token: alice.accessToken)
@@ -75,9 +77,9 @@ struct ChatSocketTests {
         }
     }
 
-    @Test("two tabs count once; the user goes offline only after the last one drops and the grace period ends")
-    func presenceWithTwoTabs() async throws {
-        try await live({ $0.chatHub.presenceGrace = .milliseconds(300) }) { api, port in
+    @Test("two tabs count once; the user goes offline only after the last one drops and the grace period ends", arguments: TestEngine.allCases)
+    func presenceWithTwoTabs(engine: TestEngine) async throws {
+        try await live(on: engine, { $0.chatHub.presenceGrace = .milliseconds(300) }) { api, port in
             let alice = try await api.user(), bob = try await api.user()
             let room = try await api.room(by: alice)
             let a = ChatTestClient(port: port, token: alice.accessToken)
@@ -100,9 +102,9 @@ struct ChatSocketTests {
         }
     }
 
-    @Test("a client that rejoins with since gets every message after it, with no gap and no duplicate, while a third keeps sending")
-    func resumeWhileOthersSend() async throws {
-        try await live({ $0.chatSocket.limits.perSecond = 1_000; $0.chatSocket.limits.burst = 1_000 }) { api, port in
+    @Test("a client that rejoins with since gets every message after it, with no gap and no duplicate, while a third keeps sending", arguments: TestEngine.allCases)
+    func resumeWhileOthersSend(engine: TestEngine) async throws {
+        try await live(on: engine, { $0.chatSocket.limits.perSecond = 1_000; $0.chatSocket.limits.burst = 1_000 }) { api, port in
             let alice = try await api.user(), bob = try await api.user(), carol = try await api.user()
             let room = try await api.room(by: alice)
             let sender = ChatTestClient(port: port, token: carol.accessToken)
@@ -132,9 +134,9 @@ struct ChatSocketTests {
         }
     }
 
-    @Test("a resent send with the same clientMsgId is stored once and acknowledged again with the same seq")
-    func resendIsDeduplicated() async throws {
-        try await live { api, port in
+    @Test("a resent send with the same clientMsgId is stored once and acknowledged again with the same seq", arguments: TestEngine.allCases)
+    func resendIsDeduplicated(engine: TestEngine) async throws {
+        try await live(on: engine) { api, port in
             let alice = try await api.user(), bob = try await api.user()
             let room = try await api.room(by: alice)
             let a = ChatTestClient(port: port, token: alice.accessToken)
@@ -153,9 +155,9 @@ struct ChatSocketTests {
         }
     }
 
-    @Test("the sender is the token's user whatever the frame says")
-    func forgedSenderIgnored() async throws {
-        try await live { api, port in
+    @Test("the sender is the token's user whatever the frame says", arguments: TestEngine.allCases)
+    func forgedSenderIgnored(engine: TestEngine) async throws {
+        try await live(on: engine) { api, port in
             let alice = try await api.user(), mallory = try await api.user()
             let room = try await api.room(by: alice)
             let m = ChatTestClient(port: port, token: mallory.accessToken)
@@ -170,9 +172,9 @@ struct ChatSocketTests {
         }
     }
 
-    @Test("no token or a bad one is refused with 401 before the upgrade; private rooms and rooms not joined answer error frames")
-    func unauthorised() async throws {
-        try await live { api, port in
+    @Test("no token or a bad one is refused with 401 before the upgrade; private rooms and rooms not joined answer error frames", arguments: TestEngine.allCases)
+    func unauthorised(engine: TestEngine) async throws {
+        try await live(on: engine) { api, port in
             let alice = try await api.user(), bob = try await api.user()
             /// The answer to an upgrade request on a new connection.
             func upgrade(_ path: String, authorization: String? = nil, until end: String = "}}") async throws -> String {
@@ -210,9 +212,9 @@ struct ChatSocketTests {
         }
     }
 
-    @Test("oversize bodies and malformed frames answer error frames and keep the connection; a frame over 64 KiB closes with 1009")
-    func oversizeAndMalformed() async throws {
-        try await live { api, port in
+    @Test("oversize bodies and malformed frames answer error frames and keep the connection; a frame over 64 KiB closes with 1009", arguments: TestEngine.allCases)
+    func oversizeAndMalformed(engine: TestEngine) async throws {
+        try await live(on: engine) { api, port in
             let alice = try await api.user()
             let room = try await api.room(by: alice)
             let a = ChatTestClient(port: port, token: alice.accessToken)
@@ -238,9 +240,9 @@ struct ChatSocketTests {
         }
     }
 
-    @Test("past the rate limit a frame is refused with rate_limited")
-    func rateLimited() async throws {
-        try await live({ $0.chatSocket.limits.burst = 5; $0.chatSocket.limits.perSecond = 1 }) { api, port in
+    @Test("past the rate limit a frame is refused with rate_limited", arguments: TestEngine.allCases)
+    func rateLimited(engine: TestEngine) async throws {
+        try await live(on: engine, { $0.chatSocket.limits.burst = 5; $0.chatSocket.limits.perSecond = 1 }) { api, port in
             let alice = try await api.user()
             let room = try await api.room(by: alice)
             let a = ChatTestClient(port: port, token: alice.accessToken)
@@ -251,9 +253,9 @@ struct ChatSocketTests {
         }
     }
 
-    @Test("a reader that never reads is closed as a slow consumer; the others get every message, unslowed")
-    func slowReaderDisconnected() async throws {
-        try await live({
+    @Test("a reader that never reads is closed as a slow consumer; the others get every message, unslowed", arguments: TestEngine.allCases)
+    func slowReaderDisconnected(engine: TestEngine) async throws {
+        try await live(on: engine, {
             // 128 frames of 8 KB: far less than the 800 sent, so the reader that never reads
             // overflows, and room enough for a reader that reads on a busy machine (CI) not to.
             $0.chatHub.outboundQueueLimit = 128
@@ -281,9 +283,9 @@ struct ChatSocketTests {
         }
     }
 
-    @Test("a peer that stops answering the server's pings is closed; one that answers stays")
-    func deadPeerClosed() async throws {
-        try await live({
+    @Test("a peer that stops answering the server's pings is closed; one that answers stays", arguments: TestEngine.allCases)
+    func deadPeerClosed(engine: TestEngine) async throws {
+        try await live(on: engine, {
             // Long enough that a loaded test machine's client still answers in time.
             $0.chatSocket.pingInterval = .milliseconds(1500)
             $0.chatHub.presenceGrace = .milliseconds(100)
@@ -307,9 +309,9 @@ struct ChatSocketTests {
         }
     }
 
-    @Test("a member removed by the owner, or leaving through REST, stops receiving at once")
-    func removalStopsDelivery() async throws {
-        try await live { api, port in
+    @Test("a member removed by the owner, or leaving through REST, stops receiving at once", arguments: TestEngine.allCases)
+    func removalStopsDelivery(engine: TestEngine) async throws {
+        try await live(on: engine) { api, port in
             let alice = try await api.user(), bob = try await api.user(), carol = try await api.user()
             let room = try await api.room(by: alice)
             let a = ChatTestClient(port: port, token: alice.accessToken)
@@ -331,9 +333,9 @@ struct ChatSocketTests {
         }
     }
 
-    @Test("a deleted account's sockets close with 4001 and it goes offline at once; the rooms it owned close for everyone")
-    func deletedAccount() async throws {
-        try await live({ $0.chatHub.presenceGrace = .seconds(60) }) { api, port in
+    @Test("a deleted account's sockets close with 4001 and it goes offline at once; the rooms it owned close for everyone", arguments: TestEngine.allCases)
+    func deletedAccount(engine: TestEngine) async throws {
+        try await live(on: engine, { $0.chatHub.presenceGrace = .seconds(60) }) { api, port in
             let alice = try await api.user(), bob = try await api.user()
             let bobs = try await api.room(by: bob, name: "Bob's"), alices = try await api.room(by: alice, name: "Alice's")
             let a = ChatTestClient(port: port, token: alice.accessToken)
@@ -355,9 +357,9 @@ struct ChatSocketTests {
         }
     }
 
-    @Test("notifications arrive live on the same connection, with the unread count")
-    func liveNotifications() async throws {
-        try await live { api, port in
+    @Test("notifications arrive live on the same connection, with the unread count", arguments: TestEngine.allCases)
+    func liveNotifications(engine: TestEngine) async throws {
+        try await live(on: engine) { api, port in
             let alice = try await api.user(), bob = try await api.user()
             let a = ChatTestClient(port: port, token: alice.accessToken)
             try a.send(["type": "ping"])
@@ -374,9 +376,9 @@ struct ChatSocketTests {
         }
     }
 
-    @Test("on shutdown every socket is closed with 1001 after what it sent is stored and acknowledged")
-    func shutdownClosesWithGoingAway() async throws {
-        let (client, room) = try await live { api, port in
+    @Test("on shutdown every socket is closed with 1001 after what it sent is stored and acknowledged", arguments: TestEngine.allCases)
+    func shutdownClosesWithGoingAway(engine: TestEngine) async throws {
+        let ended = try await live(on: engine) { api, port in
             let alice = try await api.user()
             let room = try await api.room(by: alice)
             let a = ChatTestClient(port: port, token: alice.accessToken)
@@ -384,6 +386,7 @@ struct ChatSocketTests {
             try a.send(["type": "send", "room": room, "body": "last words", "clientMsgId": "bye"])
             return (a, room)
         }
+        guard let (client, room) = ended else { return }
         #expect(try await client.closedByServer()?.closeCode == .goingAway)
         // Whatever was acknowledged before the close was stored first (the ack follows the commit).
         let acks = client.frames.filter { $0["type"].string == "ack" }

@@ -3,9 +3,9 @@ import Testing
 
 @Suite("Comments")
 struct CommentsTests {
-    @Test("comments list oldest first, page by cursor, and count on the post")
-    func listAndCount() async throws {
-        try await withAgora { api in
+    @Test("comments list oldest first, page by cursor, and count on the post", arguments: TestEngine.allCases)
+    func listAndCount(engine: TestEngine) async throws {
+        try await withAgora(on: engine) { api in
             let alice = try await api.user()
             let post = try await api.post(by: alice)
             var ids: [Int64] = []
@@ -27,9 +27,9 @@ struct CommentsTests {
         }
     }
 
-    @Test("only the author or an admin edits or deletes a comment")
-    func authorisation() async throws {
-        try await withAgora { api in
+    @Test("only the author or an admin edits or deletes a comment", arguments: TestEngine.allCases)
+    func authorisation(engine: TestEngine) async throws {
+        try await withAgora(on: engine) { api in
             let alice = try await api.user()
             let bob = try await api.user()
             let post = try await api.post(by: alice)
@@ -48,9 +48,9 @@ struct CommentsTests {
         }
     }
 
-    @Test("comment bodies are 1 to 5,000 characters")
-    func validation() async throws {
-        try await withAgora { api in
+    @Test("comment bodies are 1 to 5,000 characters", arguments: TestEngine.allCases)
+    func validation(engine: TestEngine) async throws {
+        try await withAgora(on: engine) { api in
             let alice = try await api.user()
             let post = try await api.post(by: alice)
             expectError(try await api.post("/api/posts/\(post)/comments", ["body": ""], token: alice.accessToken), .unprocessableContent)

@@ -4,18 +4,18 @@ import Testing
 
 @Suite("Bad input gets the one error shape, never a 500")
 struct ErrorShapeTests {
-    @Test("malformed JSON is 400 malformed_json")
-    func malformedJSON() async throws {
-        try await withAgora { api in
+    @Test("malformed JSON is 400 malformed_json", arguments: TestEngine.allCases)
+    func malformedJSON(engine: TestEngine) async throws {
+        try await withAgora(on: engine) { api in
             for raw in ["{", "not json", "{\"email\": }", "", "[1,2", "\u{FEFF}{]"] {
                 expectError(try await api.request(.post, "/api/auth/signup", raw: raw), .badRequest, "malformed_json")
             }
         }
     }
 
-    @Test("a field of the wrong type is 400 invalid_body naming the field")
-    func wrongTypes() async throws {
-        try await withAgora { api in
+    @Test("a field of the wrong type is 400 invalid_body naming the field", arguments: TestEngine.allCases)
+    func wrongTypes(engine: TestEngine) async throws {
+        try await withAgora(on: engine) { api in
             let reply = try await api.post("/api/auth/signup", ["email": 42, "password": "long enough", "nickname": "nick"])
             expectError(reply, .badRequest, "invalid_body")
             #expect(reply.json["error"]["details"][0]["field"].string == "email")
@@ -31,9 +31,9 @@ struct ErrorShapeTests {
         }
     }
 
-    @Test("unknown JSON fields are ignored")
-    func unknownFields() async throws {
-        try await withAgora { api in
+    @Test("unknown JSON fields are ignored", arguments: TestEngine.allCases)
+    func unknownFields(engine: TestEngine) async throws {
+        try await withAgora(on: engine) { api in
             let reply = try await api.post("/api/auth/signup", ["email": "x@example.com", "password": "long enough", "nickname": "nick",
                                                                  "role": "admin", "emailVerified": true, "extra": ["deep": [1, 2]]])
             #expect(reply.status == .created)
@@ -42,9 +42,9 @@ struct ErrorShapeTests {
         }
     }
 
-    @Test("a body over the limit is 413, the wrong content type 415")
-    func sizeAndType() async throws {
-        try await withAgora(testSettings { $0.maxJSONBodyBytes = 64 * 1024 }) { api in
+    @Test("a body over the limit is 413, the wrong content type 415", arguments: TestEngine.allCases)
+    func sizeAndType(engine: TestEngine) async throws {
+        try await withAgora(on: engine, testSettings { $0.maxJSONBodyBytes = 64 * 1024 }) { api in
             let user = try await api.user()
             let huge = String(repeating: "a", count: 70 * 1024)
             expectError(try await api.post("/api/posts", ["title": "t", "body": huge], token: user.accessToken), .contentTooLarge, "body_too_large")
@@ -57,9 +57,9 @@ struct ErrorShapeTests {
         }
     }
 
-    @Test("ids that are not positive 64-bit integers are 404", arguments: ["abc", "-1", "0", "99999999999999999999999", "1.5", "%20", "1e3"])
-    func invalidIDs(id: String) async throws {
-        try await withAgora { api in
+    @Test("ids that are not positive 64-bit integers are 404", arguments: TestEngine.allCases, ["abc", "-1", "0", "99999999999999999999999", "1.5", "%20", "1e3"])
+    func invalidIDs(engine: TestEngine, id: String) async throws {
+        try await withAgora(on: engine) { api in
             let user = try await api.user()
             expectError(try await api.get("/api/posts/\(id)"), .notFound, "not_found")
             expectError(try await api.get("/api/users/\(id)"), .notFound, "not_found")
@@ -69,9 +69,9 @@ struct ErrorShapeTests {
         }
     }
 
-    @Test("an unknown path is 404 and a known path with another method 405 with Allow")
-    func routingErrors() async throws {
-        try await withAgora { api in
+    @Test("an unknown path is 404 and a known path with another method 405 with Allow", arguments: TestEngine.allCases)
+    func routingErrors(engine: TestEngine) async throws {
+        try await withAgora(on: engine) { api in
             expectError(try await api.get("/api/nothing-here"), .notFound, "not_found")
             expectError(try await api.get("/"), .notFound)
             let reply = try await api.request(.put, "/api/posts")
@@ -88,9 +88,9 @@ struct ErrorShapeTests {
         }
     }
 
-    @Test("SQL metacharacters, emoji and Korean in every text field are stored and returned byte for byte")
-    func textRoundTrip() async throws {
-        try await withAgora { api in
+    @Test("SQL metacharacters, emoji and Korean in every text field are stored and returned byte for byte", arguments: TestEngine.allCases)
+    func textRoundTrip(engine: TestEngine) async throws {
+        try await withAgora(on: engine) { api in
             let nasty = "Robert'); DROP TABLE posts;-- \"quoted\" \\ back % _ 😀👩‍👩‍👧 한국어 e\u{301} \u{7}end\n\t"
             let alice = try await api.user("앨리스😀'--")
             let me = try await api.get("/api/users/me", token: alice.accessToken)
@@ -112,9 +112,9 @@ struct ErrorShapeTests {
         }
     }
 
-    @Test("a NUL character, which no engine stores, is refused with 422 instead of being truncated")
-    func nulCharacter() async throws {
-        try await withAgora { api in
+    @Test("a NUL character, which no engine stores, is refused with 422 instead of being truncated", arguments: TestEngine.allCases)
+    func nulCharacter(engine: TestEngine) async throws {
+        try await withAgora(on: engine) { api in
             let alice = try await api.user()
             let reply = try await api.post("/api/posts", ["title": "a\u{0}b", "body": "ok"], token: alice.accessToken)
             expectError(reply, .unprocessableContent, "validation_failed")

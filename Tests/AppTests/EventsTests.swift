@@ -6,9 +6,9 @@ import Testing
 
 @Suite("Domain events through the queue")
 struct EventsTests {
-    @Test("a post and an account publish their events in their own transaction; the in-process worker delivers them once")
-    func eventsAreDelivered() async throws {
-        try await withAgora { api in
+    @Test("a post and an account publish their events in their own transaction; the in-process worker delivers them once", arguments: TestEngine.allCases)
+    func eventsAreDelivered(engine: TestEngine) async throws {
+        try await withAgora(on: engine) { api in
             let posts = Mutex<[PostCreated]>([])
             let signups = Mutex<[UserSignedUp]>([])
             let registry = api.services.queue.registry

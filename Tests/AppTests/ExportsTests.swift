@@ -8,9 +8,9 @@ import ZIPFoundation
 
 @Suite("Data exports")
 struct ExportsTests {
-    @Test("an export is a ZIP of the profile, every post (past one page) and every comment, for its owner only")
-    func exportIsComplete() async throws {
-        try await withAgora { api in
+    @Test("an export is a ZIP of the profile, every post (past one page) and every comment, for its owner only", arguments: TestEngine.allCases)
+    func exportIsComplete(engine: TestEngine) async throws {
+        try await withAgora(on: engine) { api in
             let me = try await api.user("내보내기")
             let other = try await api.user()
             let first = try await api.post(by: me, title: "한국어 제목 🎉", body: "본문")
@@ -57,9 +57,9 @@ struct ExportsTests {
         }
     }
 
-    @Test("asking again while an export is under way returns the same export")
-    func oneAtATime() async throws {
-        try await withAgora { api in
+    @Test("asking again while an export is under way returns the same export", arguments: TestEngine.allCases)
+    func oneAtATime(engine: TestEngine) async throws {
+        try await withAgora(on: engine) { api in
             let me = try await api.user()
             try await api.services.queue.driver.pause(queue: "exports")
             let first = try await api.post("/api/users/me/export", [:], token: me.accessToken)
@@ -71,9 +71,9 @@ struct ExportsTests {
         }
     }
 
-    @Test("exports older than seven days are deleted with their files by the recurring job")
-    func oldExportsArePruned() async throws {
-        try await withAgora { api in
+    @Test("exports older than seven days are deleted with their files by the recurring job", arguments: TestEngine.allCases)
+    func oldExportsArePruned(engine: TestEngine) async throws {
+        try await withAgora(on: engine) { api in
             let me = try await api.user()
             let id = try #require(try await api.post("/api/users/me/export", [:], token: me.accessToken).json["exportId"].int64)
             #expect(try await eventually { try await api.get("/api/exports/\(id)", token: me.accessToken).json["status"].string == "ready" })

@@ -3,9 +3,9 @@ import Testing
 
 @Suite("Follows")
 struct FollowTests {
-    @Test("following is idempotent and shows in both lists and the profile counts")
-    func followAndCounts() async throws {
-        try await withAgora { api in
+    @Test("following is idempotent and shows in both lists and the profile counts", arguments: TestEngine.allCases)
+    func followAndCounts(engine: TestEngine) async throws {
+        try await withAgora(on: engine) { api in
             let alice = try await api.user()
             let bob = try await api.user()
             for _ in 0..<2 {
@@ -30,9 +30,9 @@ struct FollowTests {
         }
     }
 
-    @Test("following yourself is 422, an unknown user 404, anonymous 401")
-    func followErrors() async throws {
-        try await withAgora { api in
+    @Test("following yourself is 422, an unknown user 404, anonymous 401", arguments: TestEngine.allCases)
+    func followErrors(engine: TestEngine) async throws {
+        try await withAgora(on: engine) { api in
             let alice = try await api.user()
             expectError(try await api.put("/api/users/\(alice.id)/follow", token: alice.accessToken), .unprocessableContent, "validation_failed")
             expectError(try await api.put("/api/users/999999/follow", token: alice.accessToken), .notFound)
@@ -41,9 +41,9 @@ struct FollowTests {
         }
     }
 
-    @Test("follower lists page with a cursor, newest first, without repeats")
-    func followerPages() async throws {
-        try await withAgora { api in
+    @Test("follower lists page with a cursor, newest first, without repeats", arguments: TestEngine.allCases)
+    func followerPages(engine: TestEngine) async throws {
+        try await withAgora(on: engine) { api in
             let star = try await api.user()
             var fans: [Int64] = []
             for _ in 0..<5 {

@@ -3,9 +3,9 @@ import Testing
 
 @Suite("Likes")
 struct LikesTests {
-    @Test("liking is idempotent and likedByMe follows the caller")
-    func idempotent() async throws {
-        try await withAgora { api in
+    @Test("liking is idempotent and likedByMe follows the caller", arguments: TestEngine.allCases)
+    func idempotent(engine: TestEngine) async throws {
+        try await withAgora(on: engine) { api in
             let alice = try await api.user()
             let bob = try await api.user()
             let id = try await api.post(by: alice)
@@ -28,9 +28,9 @@ struct LikesTests {
         }
     }
 
-    @Test("counts stay exact under 200 concurrent like and unlike calls from many users")
-    func concurrentLikes() async throws {
-        try await withAgora { api in
+    @Test("counts stay exact under 200 concurrent like and unlike calls from many users", arguments: TestEngine.allCases)
+    func concurrentLikes(engine: TestEngine) async throws {
+        try await withAgora(on: engine) { api in
             let author = try await api.user()
             let id = try await api.post(by: author)
             var users: [TestUser] = []

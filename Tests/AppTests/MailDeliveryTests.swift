@@ -15,10 +15,10 @@ struct MailDeliveryTests {
         try await api.services.queue.driver.jobs(in: nil, queue: "mail", before: nil, limit: 100).filter { $0.kind == SendMailJob.name }
     }
 
-    @Test("the verification mail reaches a real SMTP server with a Korean nickname intact, and its code verifies")
-    func verificationMailArrives() async throws {
+    @Test("the verification mail reaches a real SMTP server with a Korean nickname intact, and its code verifies", arguments: TestEngine.allCases)
+    func verificationMailArrives(engine: TestEngine) async throws {
         try await SMTPTestServer.with { server in
-            try await withAgora(settings(server)) { api in
+            try await withAgora(on: engine, settings(server)) { api in
                 let user = try await api.user("김민수", verified: false)
                 #expect(try await eventually { try server.receivedMessages().count == 1 })
                 let mail = try #require(try server.receivedMessages().first)
@@ -30,10 +30,10 @@ struct MailDeliveryTests {
         }
     }
 
-    @Test("a 451 reply is retried and the mail is delivered once")
-    func transientFailureIsRetried() async throws {
+    @Test("a 451 reply is retried and the mail is delivered once", arguments: TestEngine.allCases)
+    func transientFailureIsRetried(engine: TestEngine) async throws {
         try await SMTPTestServer.with(SMTPTestServer.Options(failOnce: 451)) { server in
-            try await withAgora(settings(server)) { api in
+            try await withAgora(on: engine, settings(server)) { api in
                 _ = try await api.user(verified: false)
                 #expect(try await eventually(within: 30) { try await mailJobs(api).first?.state == .completed })
                 let job = try #require(try await mailJobs(api).first)
@@ -43,10 +43,10 @@ struct MailDeliveryTests {
         }
     }
 
-    @Test("a 550 reply makes the mail job dead at once, without a retry")
-    func permanentFailureIsDead() async throws {
+    @Test("a 550 reply makes the mail job dead at once, without a retry", arguments: TestEngine.allCases)
+    func permanentFailureIsDead(engine: TestEngine) async throws {
         try await SMTPTestServer.with(SMTPTestServer.Options(reject: 550)) { server in
-            try await withAgora(settings(server)) { api in
+            try await withAgora(on: engine, settings(server)) { api in
                 _ = try await api.user(verified: false)
                 #expect(try await eventually { try await mailJobs(api).first?.state == .dead })
                 let job = try #require(try await mailJobs(api).first)

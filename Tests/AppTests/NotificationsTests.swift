@@ -6,9 +6,9 @@ import Testing
 
 @Suite("Notifications")
 struct NotificationsTests {
-    @Test("a comment, a like and a follow notify the other user once; acting on your own things notifies nobody")
-    func eventsNotify() async throws {
-        try await withAgora { api in
+    @Test("a comment, a like and a follow notify the other user once; acting on your own things notifies nobody", arguments: TestEngine.allCases)
+    func eventsNotify(engine: TestEngine) async throws {
+        try await withAgora(on: engine) { api in
             let author = try await api.user()
             let fan = try await api.user()
             let postID = try await api.post(by: author, title: "첫 글")
@@ -36,9 +36,9 @@ struct NotificationsTests {
         }
     }
 
-    @Test("a post notifies each of the author's 10,000 followers once, through the queue")
-    func fanOutToTenThousandFollowers() async throws {
-        try await withAgora { api in
+    @Test("a post notifies each of the author's 10,000 followers once, through the queue", arguments: TestEngine.allCases)
+    func fanOutToTenThousandFollowers(engine: TestEngine) async throws {
+        try await withAgora(on: engine) { api in
             let author = try await api.user()
             let followers = 10_000
             try await api.services.database.transaction { db in
@@ -69,9 +69,9 @@ struct NotificationsTests {
         }
     }
 
-    @Test("unread filter, pages, and marking read by ids (others' ids ignored) or all")
-    func listingAndReading() async throws {
-        try await withAgora { api in
+    @Test("unread filter, pages, and marking read by ids (others' ids ignored) or all", arguments: TestEngine.allCases)
+    func listingAndReading(engine: TestEngine) async throws {
+        try await withAgora(on: engine) { api in
             let me = try await api.user()
             let other = try await api.user()
             var fans: [TestUser] = []
@@ -95,9 +95,9 @@ struct NotificationsTests {
         }
     }
 
-    @Test("bad requests: no token, neither ids nor all, too many ids, a bad unread flag")
-    func badRequests() async throws {
-        try await withAgora { api in
+    @Test("bad requests: no token, neither ids nor all, too many ids, a bad unread flag", arguments: TestEngine.allCases)
+    func badRequests(engine: TestEngine) async throws {
+        try await withAgora(on: engine) { api in
             let me = try await api.user()
             expectError(try await api.get("/api/notifications"), .unauthorized)
             expectError(try await api.post("/api/notifications/read", [:], token: me.accessToken), .unprocessableContent)

@@ -4,9 +4,9 @@ import Testing
 
 @Suite("OpenAPI document")
 struct OpenAPITests {
-    @Test("every route in the router is in the document, and every route in the document is in the router")
-    func documentMatchesRouter() async throws {
-        try await withAgora { api in
+    @Test("every route in the router is in the document, and every route in the document is in the router", arguments: TestEngine.allCases)
+    func documentMatchesRouter(engine: TestEngine) async throws {
+        try await withAgora(on: engine) { api in
             let (_, table) = buildRouter(api.services)
             let routed = Set(table.routes)
             let documented = Set(OpenAPIDocument.routes)
@@ -15,9 +15,9 @@ struct OpenAPITests {
         }
     }
 
-    @Test("/api/openapi.json serves an OpenAPI 3.1 document with every path and the error schema")
-    func served() async throws {
-        try await withAgora { api in
+    @Test("/api/openapi.json serves an OpenAPI 3.1 document with every path and the error schema", arguments: TestEngine.allCases)
+    func served(engine: TestEngine) async throws {
+        try await withAgora(on: engine) { api in
             let reply = try await api.get("/api/openapi.json")
             #expect(reply.status == .ok)
             #expect(reply.json["openapi"].string == "3.1.0")

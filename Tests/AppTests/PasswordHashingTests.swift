@@ -30,9 +30,9 @@ struct PasswordHashingTests {
         #expect(try await !hasher.verify("correct horse", against: nil))
     }
 
-    @Test("sign-up stores a pending verifier that a job strengthens; login works before and after, and after a password change")
-    func signupAndChange() async throws {
-        try await withAgora { api in
+    @Test("sign-up stores a pending verifier that a job strengthens; login works before and after, and after a password change", arguments: TestEngine.allCases)
+    func signupAndChange(engine: TestEngine) async throws {
+        try await withAgora(on: engine) { api in
             let user = try await api.user()
             func stored() async throws -> String {
                 try await api.services.database.read { db in

@@ -3,9 +3,9 @@ import Testing
 
 @Suite("Post cache never serves a stale post")
 struct PostCacheTests {
-    @Test("a cached post shows every committed change at once: like, comment, edit, rename, deletion")
-    func invalidation() async throws {
-        try await withAgora { api in
+    @Test("a cached post shows every committed change at once: like, comment, edit, rename, deletion", arguments: TestEngine.allCases)
+    func invalidation(engine: TestEngine) async throws {
+        try await withAgora(on: engine) { api in
             let alice = try await api.user("alice")
             let bob = try await api.user()
             let id = try await api.post(by: alice)
@@ -28,9 +28,9 @@ struct PostCacheTests {
         }
     }
 
-    @Test("a liker's account deletion updates the cached like count")
-    func likerDeleted() async throws {
-        try await withAgora { api in
+    @Test("a liker's account deletion updates the cached like count", arguments: TestEngine.allCases)
+    func likerDeleted(engine: TestEngine) async throws {
+        try await withAgora(on: engine) { api in
             let alice = try await api.user()
             let bob = try await api.user()
             let id = try await api.post(by: alice)

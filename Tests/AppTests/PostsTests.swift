@@ -3,9 +3,9 @@ import Testing
 
 @Suite("Posts")
 struct PostsTests {
-    @Test("creating a post returns it with the token's user as author, default category and normalised tags")
-    func create() async throws {
-        try await withAgora { api in
+    @Test("creating a post returns it with the token's user as author, default category and normalised tags", arguments: TestEngine.allCases)
+    func create(engine: TestEngine) async throws {
+        try await withAgora(on: engine) { api in
             let alice = try await api.user("alice")
             let reply = try await api.post("/api/posts", ["title": "Hello", "body": "World", "tags": [" Swift ", "SWIFT", "Server Side"],
                                                            "authorId": 999, "author": ["id": 999]], token: alice.accessToken)
@@ -22,9 +22,9 @@ struct PostsTests {
         }
     }
 
-    @Test("post validation: title, body, category and tags")
-    func validation() async throws {
-        try await withAgora(testSettings { $0.categories = ["general", "news"] }) { api in
+    @Test("post validation: title, body, category and tags", arguments: TestEngine.allCases)
+    func validation(engine: TestEngine) async throws {
+        try await withAgora(on: engine, testSettings { $0.categories = ["general", "news"] }) { api in
             let alice = try await api.user()
             func fields(_ json: [String: Any]) async throws -> Set<String> {
                 let reply = try await api.post("/api/posts", json, token: alice.accessToken)
@@ -45,9 +45,9 @@ struct PostsTests {
         }
     }
 
-    @Test("member A cannot change B's post, an admin can, anonymous gets 401, a missing id is 404")
-    func authorisationMatrix() async throws {
-        try await withAgora { api in
+    @Test("member A cannot change B's post, an admin can, anonymous gets 401, a missing id is 404", arguments: TestEngine.allCases)
+    func authorisationMatrix(engine: TestEngine) async throws {
+        try await withAgora(on: engine) { api in
             let alice = try await api.user()
             let bob = try await api.user()
             let id = try await api.post(by: alice)
@@ -73,9 +73,9 @@ struct PostsTests {
         }
     }
 
-    @Test("the list is newest first and filters by category, tag, author and text")
-    func listAndFilters() async throws {
-        try await withAgora(testSettings { $0.categories = ["general", "news"] }) { api in
+    @Test("the list is newest first and filters by category, tag, author and text", arguments: TestEngine.allCases)
+    func listAndFilters(engine: TestEngine) async throws {
+        try await withAgora(on: engine, testSettings { $0.categories = ["general", "news"] }) { api in
             let alice = try await api.user()
             let bob = try await api.user()
             let a = try await api.post(by: alice, title: "Swift on the server", tags: ["swift"])
@@ -110,9 +110,9 @@ struct PostsTests {
         }
     }
 
-    @Test("keyset pages neither repeat nor skip while posts are inserted concurrently")
-    func paginationUnderInserts() async throws {
-        try await withAgora { api in
+    @Test("keyset pages neither repeat nor skip while posts are inserted concurrently", arguments: TestEngine.allCases)
+    func paginationUnderInserts(engine: TestEngine) async throws {
+        try await withAgora(on: engine) { api in
             let alice = try await api.user()
             var existing: [Int64] = []
             for i in 0..<25 { existing.append(try await api.post(by: alice, title: "post \(i)")) }
@@ -130,9 +130,9 @@ struct PostsTests {
         }
     }
 
-    @Test("related posts rank by Jaccard similarity of tags, ties newest first, at most 5, never itself")
-    func related() async throws {
-        try await withAgora { api in
+    @Test("related posts rank by Jaccard similarity of tags, ties newest first, at most 5, never itself", arguments: TestEngine.allCases)
+    func related(engine: TestEngine) async throws {
+        try await withAgora(on: engine) { api in
             let alice = try await api.user()
             let base = try await api.post(by: alice, tags: ["a", "b", "c"])
             let same = try await api.post(by: alice, tags: ["a", "b", "c"])            // 3/3 = 1

@@ -3,9 +3,9 @@ import Testing
 
 @Suite("Refresh tokens: rotation, reuse detection and logout")
 struct RefreshTokenTests {
-    @Test("a refresh gives a new pair and the old refresh token stops working")
-    func rotation() async throws {
-        try await withAgora { api in
+    @Test("a refresh gives a new pair and the old refresh token stops working", arguments: TestEngine.allCases)
+    func rotation(engine: TestEngine) async throws {
+        try await withAgora(on: engine) { api in
             let user = try await api.user()
             let refreshed = try await api.post("/api/auth/refresh", ["refreshToken": user.refreshToken])
             #expect(refreshed.status == .ok)
@@ -18,9 +18,9 @@ struct RefreshTokenTests {
         }
     }
 
-    @Test("a rotated refresh token cannot be reused, and reusing it revokes the whole family")
-    func reuseRevokesFamily() async throws {
-        try await withAgora { api in
+    @Test("a rotated refresh token cannot be reused, and reusing it revokes the whole family", arguments: TestEngine.allCases)
+    func reuseRevokesFamily(engine: TestEngine) async throws {
+        try await withAgora(on: engine) { api in
             let user = try await api.user()
             let first = try await api.post("/api/auth/refresh", ["refreshToken": user.refreshToken])
             let current = try #require(first.json["refreshToken"].string)
@@ -31,9 +31,9 @@ struct RefreshTokenTests {
         }
     }
 
-    @Test("families are independent: reuse in one login does not sign out another")
-    func familiesAreIndependent() async throws {
-        try await withAgora { api in
+    @Test("families are independent: reuse in one login does not sign out another", arguments: TestEngine.allCases)
+    func familiesAreIndependent(engine: TestEngine) async throws {
+        try await withAgora(on: engine) { api in
             let user = try await api.user()
             let second = try await api.post("/api/auth/login", ["email": user.email, "password": user.password])
             let otherRefresh = try #require(second.json["refreshToken"].string)
@@ -43,9 +43,9 @@ struct RefreshTokenTests {
         }
     }
 
-    @Test("logout revokes the refresh token; logging out twice is harmless")
-    func logout() async throws {
-        try await withAgora { api in
+    @Test("logout revokes the refresh token; logging out twice is harmless", arguments: TestEngine.allCases)
+    func logout(engine: TestEngine) async throws {
+        try await withAgora(on: engine) { api in
             let user = try await api.user()
             #expect(try await api.post("/api/auth/logout", ["refreshToken": user.refreshToken]).status == .noContent)
             #expect(try await api.post("/api/auth/logout", ["refreshToken": user.refreshToken]).status == .noContent)
@@ -53,9 +53,9 @@ struct RefreshTokenTests {
         }
     }
 
-    @Test("an unknown, empty or missing refresh token is refused")
-    func invalidTokens() async throws {
-        try await withAgora { api in
+    @Test("an unknown, empty or missing refresh token is refused", arguments: TestEngine.allCases)
+    func invalidTokens(engine: TestEngine) async throws {
+        try await withAgora(on: engine) { api in
             expectError(try await api.post("/api/auth/refresh", ["refreshToken": "not-a-token"]), .unauthorized)
             expectError(try await api.post("/api/auth/refresh", ["refreshToken": ""]), .unprocessableContent)
             expectError(try await api.post("/api/auth/refresh", [:]), .unprocessableContent)
@@ -63,17 +63,17 @@ struct RefreshTokenTests {
         }
     }
 
-    @Test("an expired refresh token is refused")
-    func expired() async throws {
-        try await withAgora(testSettings { $0.refreshTokenLifetime = .seconds(-1) }) { api in
+    @Test("an expired refresh token is refused", arguments: TestEngine.allCases)
+    func expired(engine: TestEngine) async throws {
+        try await withAgora(on: engine, testSettings { $0.refreshTokenLifetime = .seconds(-1) }) { api in
             let user = try await api.user()
             expectError(try await api.post("/api/auth/refresh", ["refreshToken": user.refreshToken]), .unauthorized)
         }
     }
 
-    @Test("an expired access token is refused with invalid_token")
-    func expiredAccessToken() async throws {
-        try await withAgora(testSettings { $0.accessTokenLifetime = .seconds(-30) }) { api in
+    @Test("an expired access token is refused with invalid_token", arguments: TestEngine.allCases)
+    func expiredAccessToken(engine: TestEngine) async throws {
+        try await withAgora(on: engine, testSettings { $0.accessTokenLifetime = .seconds(-30) }) { api in
             let user = try await api.user()
             expectError(try await api.get("/api/users/me", token: user.accessToken), .unauthorized, "invalid_token")
         }

@@ -52,9 +52,9 @@ func expectServiceError(_ expected: ServiceError, sourceLocation: SourceLocation
 
 @Suite("Chat rooms")
 struct RoomsTests {
-    @Test("a created room is owned by its creator, who is its only member")
-    func create() async throws {
-        try await withAgora { api in
+    @Test("a created room is owned by its creator, who is its only member", arguments: TestEngine.allCases)
+    func create(engine: TestEngine) async throws {
+        try await withAgora(on: engine) { api in
             let alice = try await api.user()
             let reply = try await api.post("/api/rooms", ["name": "  Lobby  ", "topic": "Say hi", "visibility": "public"],
                                            token: alice.accessToken)
@@ -74,9 +74,9 @@ struct RoomsTests {
         }
     }
 
-    @Test("the list shows public rooms and the caller's private rooms, newest first, in pages; never others' private rooms")
-    func list() async throws {
-        try await withAgora { api in
+    @Test("the list shows public rooms and the caller's private rooms, newest first, in pages; never others' private rooms", arguments: TestEngine.allCases)
+    func list(engine: TestEngine) async throws {
+        try await withAgora(on: engine) { api in
             let alice = try await api.user(), bob = try await api.user()
             let lobby = try await api.room(by: alice, name: "Lobby")
             let alicePrivate = try await api.room(by: alice, name: "Alice only", visibility: "private")
@@ -98,9 +98,9 @@ struct RoomsTests {
         }
     }
 
-    @Test("a private room does not exist for outsiders: show, history, join and leave answer 404")
-    func privateRoomsAreHidden() async throws {
-        try await withAgora { api in
+    @Test("a private room does not exist for outsiders: show, history, join and leave answer 404", arguments: TestEngine.allCases)
+    func privateRoomsAreHidden(engine: TestEngine) async throws {
+        try await withAgora(on: engine) { api in
             let owner = try await api.user(), outsider = try await api.user()
             let room = try await api.room(by: owner, visibility: "private")
             try await api.send("secret", to: room, by: owner)
@@ -119,9 +119,9 @@ struct RoomsTests {
         }
     }
 
-    @Test("anyone joins and leaves a public room, idempotently; the owner cannot leave")
-    func joinAndLeave() async throws {
-        try await withAgora { api in
+    @Test("anyone joins and leaves a public room, idempotently; the owner cannot leave", arguments: TestEngine.allCases)
+    func joinAndLeave(engine: TestEngine) async throws {
+        try await withAgora(on: engine) { api in
             let owner = try await api.user(), bob = try await api.user()
             let room = try await api.room(by: owner)
             let shown = try await api.get("/api/rooms/\(room)", token: bob.accessToken)
@@ -145,9 +145,9 @@ struct RoomsTests {
         }
     }
 
-    @Test("only the owner adds and removes others; members see 403, outsiders of a private room 404")
-    func ownerManagesMembers() async throws {
-        try await withAgora { api in
+    @Test("only the owner adds and removes others; members see 403, outsiders of a private room 404", arguments: TestEngine.allCases)
+    func ownerManagesMembers(engine: TestEngine) async throws {
+        try await withAgora(on: engine) { api in
             let owner = try await api.user(), bob = try await api.user(), carol = try await api.user()
             let club = try await api.room(by: owner, visibility: "private")
             let added = try await api.put("/api/rooms/\(club)/members/\(bob.id)", token: owner.accessToken)
@@ -179,9 +179,9 @@ struct RoomsTests {
         }
     }
 
-    @Test("messages are numbered 1, 2, 3 … per room; only members send")
-    func appendNumbers() async throws {
-        try await withAgora { api in
+    @Test("messages are numbered 1, 2, 3 … per room; only members send", arguments: TestEngine.allCases)
+    func appendNumbers(engine: TestEngine) async throws {
+        try await withAgora(on: engine) { api in
             let alice = try await api.user(), bob = try await api.user()
             let room = try await api.room(by: alice), other = try await api.room(by: bob)
             for (index, text) in ["one", "two", "three"].enumerated() {
@@ -203,9 +203,9 @@ struct RoomsTests {
         }
     }
 
-    @Test("concurrent sends from many tasks get every seq from 1 to n exactly once")
-    func concurrentAppends() async throws {
-        try await withAgora { api in
+    @Test("concurrent sends from many tasks get every seq from 1 to n exactly once", arguments: TestEngine.allCases)
+    func concurrentAppends(engine: TestEngine) async throws {
+        try await withAgora(on: engine) { api in
             let owner = try await api.user()
             let room = try await api.room(by: owner)
             var senders = [owner]
@@ -238,9 +238,9 @@ struct RoomsTests {
         }
     }
 
-    @Test("a resent clientMsgId returns the stored message and stores nothing")
-    func clientMessageIDsDedupe() async throws {
-        try await withAgora { api in
+    @Test("a resent clientMsgId returns the stored message and stores nothing", arguments: TestEngine.allCases)
+    func clientMessageIDsDedupe(engine: TestEngine) async throws {
+        try await withAgora(on: engine) { api in
             let alice = try await api.user(), bob = try await api.user()
             let room = try await api.room(by: alice), other = try await api.room(by: alice)
             #expect(try await api.put("/api/rooms/\(room)/members/\(bob.id)", token: bob.accessToken).status == .ok)
@@ -262,9 +262,9 @@ struct RoomsTests {
         }
     }
 
-    @Test("history: the latest window, before a seq and after a seq, always in ascending seq order")
-    func historyWindows() async throws {
-        try await withAgora { api in
+    @Test("history: the latest window, before a seq and after a seq, always in ascending seq order", arguments: TestEngine.allCases)
+    func historyWindows(engine: TestEngine) async throws {
+        try await withAgora(on: engine) { api in
             let alice = try await api.user(), reader = try await api.user()
             let room = try await api.room(by: alice)
             for index in 1...10 { try await api.send("message \(index)", to: room, by: alice) }
@@ -299,9 +299,9 @@ struct RoomsTests {
         }
     }
 
-    @Test("an unverified account reads but cannot create, join or send (403 email_not_verified)")
-    func verifiedEmailRequired() async throws {
-        try await withAgora { api in
+    @Test("an unverified account reads but cannot create, join or send (403 email_not_verified)", arguments: TestEngine.allCases)
+    func verifiedEmailRequired(engine: TestEngine) async throws {
+        try await withAgora(on: engine) { api in
             let owner = try await api.user()
             let newcomer = try await api.user(verified: false)
             let room = try await api.room(by: owner)
@@ -323,9 +323,9 @@ struct RoomsTests {
         }
     }
 
-    @Test("bad room fields and messages are refused with 422 naming each field")
-    func validation() async throws {
-        try await withAgora { api in
+    @Test("bad room fields and messages are refused with 422 naming each field", arguments: TestEngine.allCases)
+    func validation(engine: TestEngine) async throws {
+        try await withAgora(on: engine) { api in
             let alice = try await api.user()
             let token = alice.accessToken
             func fields(_ reply: Reply) -> [String] { reply.json["error"]["details"].array.compactMap { $0["field"].string } }
@@ -370,9 +370,9 @@ struct RoomsTests {
         }
     }
 
-    @Test("deleting an account removes its rooms, its memberships and its messages")
-    func accountDeletionCascades() async throws {
-        try await withAgora { api in
+    @Test("deleting an account removes its rooms, its memberships and its messages", arguments: TestEngine.allCases)
+    func accountDeletionCascades(engine: TestEngine) async throws {
+        try await withAgora(on: engine) { api in
             let alice = try await api.user(), bob = try await api.user()
             let aliceRoom = try await api.room(by: alice)
             let bobRoom = try await api.room(by: bob)

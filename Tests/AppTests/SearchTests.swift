@@ -9,9 +9,9 @@ struct SearchTests {
         return try await api.get("/api/posts?q=\(encoded)").json["items"].array.compactMap { $0["id"].int64 }
     }
 
-    @Test("indexed, unindexed, edited and deleted posts are all found exactly as they are now")
-    func exactAcrossIndexing() async throws {
-        try await withAgora { api in
+    @Test("indexed, unindexed, edited and deleted posts are all found exactly as they are now", arguments: TestEngine.allCases)
+    func exactAcrossIndexing(engine: TestEngine) async throws {
+        try await withAgora(on: engine) { api in
             let alice = try await api.user()
             let indexed = try await api.post(by: alice, title: "alpha indexed", body: "first")
             let edited = try await api.post(by: alice, title: "beta before", body: "second")
@@ -34,9 +34,9 @@ struct SearchTests {
         }
     }
 
-    @Test("the running indexer catches up with new posts by itself")
-    func indexerRuns() async throws {
-        try await withAgora { api in
+    @Test("the running indexer catches up with new posts by itself", arguments: TestEngine.allCases)
+    func indexerRuns(engine: TestEngine) async throws {
+        try await withAgora(on: engine) { api in
             let alice = try await api.user()
             _ = try await api.post(by: alice, title: "delta")
             var caughtUp = false

@@ -4,9 +4,9 @@ import Testing
 
 @Suite("Demo data")
 struct SeedTests {
-    @Test("seeded users can log in with the documented password and are verified; seeding is deterministic")
-    func seededUsers() async throws {
-        try await withAgora { api in
+    @Test("seeded users can log in with the documented password and are verified; seeding is deterministic", arguments: TestEngine.allCases)
+    func seededUsers(engine: TestEngine) async throws {
+        try await withAgora(on: engine) { api in
             let result = try await DemoSeeder(services: api.services).seed(users: 4, posts: 9, comments: 12, force: false)
             #expect(result.users == 4 && result.posts == 9 && result.comments == 12)
             let login = try await api.post("/api/auth/login", ["email": "user2@example.com", "password": DemoSeeder.password])

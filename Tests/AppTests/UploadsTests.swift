@@ -72,9 +72,9 @@ func sha256Hex(_ bytes: [UInt8]) -> String {
 struct UploadsTests {
     // MARK: Storing and inspecting
 
-    @Test("each supported file becomes ready with its detected type, size, SHA-256 and dimensions", arguments: MediaSample.all)
-    func becomesReady(sample: MediaSample) async throws {
-        try await withAgora { api in
+    @Test("each supported file becomes ready with its detected type, size, SHA-256 and dimensions", arguments: TestEngine.allCases, MediaSample.all)
+    func becomesReady(engine: TestEngine, sample: MediaSample) async throws {
+        try await withAgora(on: engine) { api in
             let alice = try await api.user()
             let created = try await api.upload(sample.bytes, token: alice.accessToken, contentType: "text/plain")
             #expect(created.status == .created)
@@ -97,12 +97,13 @@ struct UploadsTests {
         }
     }
 
-    @Test("a text file and a truncated PNG are rejected with a reason, and their files are deleted", arguments: [
+    @Test("a text file and a truncated PNG are rejected with a reason, and their files are deleted", arguments: TestEngine.allCases, [
         (SampleMedia.text, "Not a supported type"),
         (Array(SampleMedia.png(width: 10, height: 10).prefix(20)), "PNG header (IHDR) is truncated"),
     ] as [([UInt8], String)])
-    func rejected(bytes: [UInt8], reason: String) async throws {
-        try await withAgora { api in
+    func rejected(engine: TestEngine, sample: ([UInt8], String)) async throws {
+        let (bytes, reason) = sample
+        try await withAgora(on: engine) { api in
             let alice = try await api.user()
             let (id, reply) = try await api.processedUpload(bytes, by: alice)
             #expect(reply.json["status"].string == "rejected", "\(reply.body)")
@@ -115,9 +116,9 @@ struct UploadsTests {
         }
     }
 
-    @Test("running the inspection again changes nothing, for a ready and for a rejected upload")
-    func idempotentJob() async throws {
-        try await withAgora { api in
+    @Test("running the inspection again changes nothing, for a ready and for a rejected upload", arguments: TestEngine.allCases)
+    func idempotentJob(engine: TestEngine) async throws {
+        try await withAgora(on: engine) { api in
             let alice = try await api.user()
             let ready = try await api.processedUpload(SampleMedia.gif(width: 3, height: 4), by: alice)
             let rejected = try await api.processedUpload(SampleMedia.text, by: alice)
@@ -137,9 +138,9 @@ struct UploadsTests {
 
     // MARK: Who may do what
 
-    @Test("uploading needs sign-in; only the owner sees an upload, anyone else gets 404 as for an unknown id")
-    func ownership() async throws {
-        try await withAgora { api in
+    @Test("uploading needs sign-in; only the owner sees an upload, anyone else gets 404 as for an unknown id", arguments: TestEngine.allCases)
+    func ownership(engine: TestEngine) async throws {
+        try await withAgora(on: engine) { api in
             expectError(try await api.upload(SampleMedia.pdf, token: nil), .unauthorized, "unauthorized")
             let alice = try await api.user()
             let bob = try await api.user()
@@ -156,9 +157,9 @@ struct UploadsTests {
         }
     }
 
-    @Test("an empty body is refused with 422 and leaves no file")
-    func emptyBody() async throws {
-        try await withAgora { api in
+    @Test("an empty body is refused with 422 and leaves no file", arguments: TestEngine.allCases)
+    func emptyBody(engine: TestEngine) async throws {
+        try await withAgora(on: engine) { api in
             let alice = try await api.user()
             let reply = try await api.upload([], token: alice.accessToken)
             expectError(reply, .unprocessableContent, "validation_failed")
@@ -169,9 +170,9 @@ struct UploadsTests {
 
     // MARK: The size limit
 
-    @Test("a body over the limit by Content-Length is 413 at once and leaves no file; one at the limit is accepted")
-    func overLimitByContentLength() async throws {
-        try await withAgora(testSettings { $0.maxUploadBytes = 4096 }) { api in
+    @Test("a body over the limit by Content-Length is 413 at once and leaves no file; one at the limit is accepted", arguments: TestEngine.allCases)
+    func overLimitByContentLength(engine: TestEngine) async throws {
+        try await withAgora(on: engine, testSettings { $0.maxUploadBytes = 4096 }) { api in
             let alice = try await api.user()
             let reply = try await api.upload(SampleMedia.pdf + [UInt8](repeating: 0x20, count: 4096), token: alice.accessToken)
             expectError(reply, .contentTooLarge, "body_too_large")
@@ -181,9 +182,9 @@ struct UploadsTests {
         }
     }
 
-    @Test("a chunked body without Content-Length is cut off past the limit with 413, and its partial file is removed")
-    func overLimitWhileStreaming() async throws {
-        try await withAgora(testSettings { $0.maxUploadBytes = 4096 }, framework: .live) { api in
+    @Test("a chunked body without Content-Length is cut off past the limit with 413, and its partial file is removed", arguments: TestEngine.allCases)
+    func overLimitWhileStreaming(engine: TestEngine) async throws {
+        try await withAgora(on: engine, testSettings { $0.maxUploadBytes = 4096 }, framework: .live) { api in
             let alice = try await api.user()
             let socket = try RawSocket(port: UInt16(try #require(api.client.port)))
             defer { socket.close() }
@@ -198,9 +199,9 @@ struct UploadsTests {
         }
     }
 
-    @Test("a client that disconnects mid-body leaves no file and no upload")
-    func disconnectMidBody() async throws {
-        try await withAgora(framework: .live) { api in
+    @Test("a client that disconnects mid-body leaves no file and no upload", arguments: TestEngine.allCases)
+    func disconnectMidBody(engine: TestEngine) async throws {
+        try await withAgora(on: engine, framework: .live) { api in
             let alice = try await api.user()
             let socket = try RawSocket(port: UInt16(try #require(api.client.port)))
             try socket.send("POST /api/uploads HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer \(alice.accessToken)\r\n"
@@ -217,9 +218,9 @@ struct UploadsTests {
 
     // MARK: Serving the file
 
-    @Test("a ready file is served with its type, length, ETag, cache headers and exact bytes; HEAD gives the headers alone")
-    func serves() async throws {
-        try await withAgora { api in
+    @Test("a ready file is served with its type, length, ETag, cache headers and exact bytes; HEAD gives the headers alone", arguments: TestEngine.allCases)
+    func serves(engine: TestEngine) async throws {
+        try await withAgora(on: engine) { api in
             let alice = try await api.user()
             let bytes = SampleMedia.webpLossy(width: 5, height: 6)
             let id = try await api.readyUpload(bytes, by: alice)
@@ -242,9 +243,9 @@ struct UploadsTests {
         }
     }
 
-    @Test("a PDF is served as an attachment to save, not to open in the API's origin")
-    func pdfIsAnAttachment() async throws {
-        try await withAgora { api in
+    @Test("a PDF is served as an attachment to save, not to open in the API's origin", arguments: TestEngine.allCases)
+    func pdfIsAnAttachment(engine: TestEngine) async throws {
+        try await withAgora(on: engine) { api in
             let alice = try await api.user()
             let id = try await api.readyUpload(SampleMedia.pdf, by: alice)
             let reply = try await api.download("/uploads/\(id)")
@@ -254,9 +255,9 @@ struct UploadsTests {
         }
     }
 
-    @Test("byte ranges: a range, an open end and a suffix give 206 with exact bytes and Content-Range")
-    func ranges() async throws {
-        try await withAgora { api in
+    @Test("byte ranges: a range, an open end and a suffix give 206 with exact bytes and Content-Range", arguments: TestEngine.allCases)
+    func ranges(engine: TestEngine) async throws {
+        try await withAgora(on: engine) { api in
             let alice = try await api.user()
             let bytes = SampleMedia.jpeg(width: 8, height: 8, exifSegments: [3000])
             let size = bytes.count
@@ -279,9 +280,9 @@ struct UploadsTests {
         }
     }
 
-    @Test("a range past the end is 416 in the error shape with Content-Range: bytes */size")
-    func unsatisfiableRange() async throws {
-        try await withAgora { api in
+    @Test("a range past the end is 416 in the error shape with Content-Range: bytes */size", arguments: TestEngine.allCases)
+    func unsatisfiableRange(engine: TestEngine) async throws {
+        try await withAgora(on: engine) { api in
             let alice = try await api.user()
             let bytes = SampleMedia.png(width: 1, height: 1)
             let id = try await api.readyUpload(bytes, by: alice)
@@ -293,9 +294,9 @@ struct UploadsTests {
         }
     }
 
-    @Test("If-None-Match with the ETag gives 304 without a body; If-Range with another ETag gives the whole file")
-    func conditionalRequests() async throws {
-        try await withAgora { api in
+    @Test("If-None-Match with the ETag gives 304 without a body; If-Range with another ETag gives the whole file", arguments: TestEngine.allCases)
+    func conditionalRequests(engine: TestEngine) async throws {
+        try await withAgora(on: engine) { api in
             let alice = try await api.user()
             let bytes = SampleMedia.gif(width: 2, height: 2)
             let id = try await api.readyUpload(bytes, by: alice)
@@ -317,9 +318,9 @@ struct UploadsTests {
         }
     }
 
-    @Test("an upload still processing, an unknown id and a malformed id are 404 at /uploads/{id}")
-    func notServed() async throws {
-        try await withAgora(testSettings { $0.runWorkers = false }) { api in
+    @Test("an upload still processing, an unknown id and a malformed id are 404 at /uploads/{id}", arguments: TestEngine.allCases)
+    func notServed(engine: TestEngine) async throws {
+        try await withAgora(on: engine, testSettings { $0.runWorkers = false }) { api in
             let alice = try await api.user()
             let created = try await api.upload(SampleMedia.png(width: 1, height: 1), token: alice.accessToken)
             let id = try #require(created.json["id"].int64)
@@ -332,9 +333,9 @@ struct UploadsTests {
 
     // MARK: Attachments
 
-    @Test("a post shows its attachments in order in every response; PATCH replaces the list")
-    func attachments() async throws {
-        try await withAgora { api in
+    @Test("a post shows its attachments in order in every response; PATCH replaces the list", arguments: TestEngine.allCases)
+    func attachments(engine: TestEngine) async throws {
+        try await withAgora(on: engine) { api in
             let alice = try await api.user()
             let png = try await api.readyUpload(SampleMedia.png(width: 30, height: 20), by: alice)
             let pdf = try await api.readyUpload(SampleMedia.pdf, by: alice)
@@ -379,9 +380,9 @@ struct UploadsTests {
         }
     }
 
-    @Test("another user's upload, a rejected or processing one, an unknown id, duplicates and more than 10 are refused with 422")
-    func attachmentRules() async throws {
-        try await withAgora { api in
+    @Test("another user's upload, a rejected or processing one, an unknown id, duplicates and more than 10 are refused with 422", arguments: TestEngine.allCases)
+    func attachmentRules(engine: TestEngine) async throws {
+        try await withAgora(on: engine) { api in
             let alice = try await api.user()
             let bob = try await api.user()
             let mine = try await api.readyUpload(by: alice)
@@ -412,16 +413,16 @@ struct UploadsTests {
         }
     }
 
-    @Test("ten ready uploads may be attached; an upload still processing may not")
-    func attachmentLimitAndProcessing() async throws {
-        try await withAgora { api in
+    @Test("ten ready uploads may be attached; an upload still processing may not", arguments: TestEngine.allCases)
+    func attachmentLimitAndProcessing(engine: TestEngine) async throws {
+        try await withAgora(on: engine) { api in
             let alice = try await api.user()
             var ids: [Int64] = []
             for width in 1...10 { ids.append(try await api.readyUpload(SampleMedia.gif(width: width, height: 1), by: alice)) }
             let post = try await api.post("/api/posts", ["title": "t", "body": "b", "attachments": ids], token: alice.accessToken)
             #expect(post.json["attachments"].array.compactMap { $0["id"].int64 } == ids)
         }
-        try await withAgora(testSettings { $0.runWorkers = false }) { api in
+        try await withAgora(on: engine, testSettings { $0.runWorkers = false }) { api in
             let alice = try await api.user()
             let processing = try #require(try await api.upload(SampleMedia.pdf, token: alice.accessToken).json["id"].int64)
             let reply = try await api.post("/api/posts", ["title": "t", "body": "b", "attachments": [processing]], token: alice.accessToken)
@@ -429,9 +430,9 @@ struct UploadsTests {
         }
     }
 
-    @Test("an admin editing someone's post may attach only that author's uploads")
-    func adminAttachesAuthorsUploads() async throws {
-        try await withAgora { api in
+    @Test("an admin editing someone's post may attach only that author's uploads", arguments: TestEngine.allCases)
+    func adminAttachesAuthorsUploads(engine: TestEngine) async throws {
+        try await withAgora(on: engine) { api in
             let alice = try await api.user()
             let admin = try await api.admin()
             let alices = try await api.readyUpload(by: alice)

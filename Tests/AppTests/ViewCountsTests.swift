@@ -7,10 +7,10 @@ import Testing
 
 @Suite("Post view counts")
 struct ViewCountsTests {
-    @Test("thousands of concurrent reads are counted exactly once the buffered views are flushed")
-    func concurrentReadsAreExact() async throws {
+    @Test("thousands of concurrent reads are counted exactly once the buffered views are flushed", arguments: TestEngine.allCases)
+    func concurrentReadsAreExact(engine: TestEngine) async throws {
         // A long interval: this test flushes by hand, while reads are still arriving.
-        try await withAgora(testSettings { $0.viewFlushInterval = .seconds(3600) }) { api in
+        try await withAgora(on: engine, testSettings { $0.viewFlushInterval = .seconds(3600) }) { api in
             let author = try await api.user()
             let postID = try await api.post(by: author)
             let reads = 4_000

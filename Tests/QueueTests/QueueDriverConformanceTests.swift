@@ -196,6 +196,55 @@ struct QueueDriverConformanceTests {
         }
     }
 
+    @Test("every change that makes a job claimable wakes the idle workers of its queue",
+          arguments: DriverKind.allCases)
+    func wakeUps(kind: DriverKind) async throws {
+        try await withDriver(kind) { driver, database in
+            /// Whether a wait on `queue` begun now ends (or was already signalled) long before its timeout.
+            func wakes(_ queue: String) async -> Bool {
+                let clock = ContinuousClock()
+                let start = clock.now
+                await driver.arrivals.wait(for: queue, timeout: .seconds(10))
+                return clock.now - start < .seconds(5)
+            }
+            /// A job claimed from a queue of its own, the wake-up of its insert consumed.
+            func claimed(_ queue: String, leaseFor: Duration = .seconds(30)) async throws -> ClaimedJob {
+                _ = try await driver.insertProbe(queue, queue: queue)
+                #expect(await wakes(queue))
+                return try #require(try await driver.claimNextJobs(queue: queue, limit: 1, leaseFor: leaseFor).first)
+            }
+            _ = try await driver.insertProbe("inserted", queue: "inserted")
+            #expect(await wakes("inserted"))
+            _ = try await database.transaction { db in
+                try await driver.insert([NewJob(kind: Probe.name, queue: "outbox", payload: Probe.payload("outbox"))], on: db)
+            }
+            #expect(await wakes("outbox"))
+            try await driver.saveSubscriptions([TopicSubscription(topic: "post.created", group: "g", queue: "published", maxAttempts: 3)])
+            _ = try await driver.publish(topic: "post.created", payload: "{}")
+            #expect(await wakes("published"))
+
+            let failed = try await claimed("failed")
+            try await driver.fail(failed.lease, error: "boom", retryAt: .now)
+            #expect(await wakes("failed"))
+            let released = try await claimed("released")
+            try await driver.release([released.lease])
+            #expect(await wakes("released"))
+            let dead = try await claimed("retried")
+            try await driver.fail(dead.lease, error: "boom", retryAt: nil)
+            try await driver.retry(dead.id)
+            #expect(await wakes("retried"))
+            _ = try await claimed("rescued", leaseFor: .milliseconds(10))
+            try await Task.sleep(for: .milliseconds(30))
+            #expect(try await driver.rescueExpiredLeases() == 1)
+            #expect(await wakes("rescued"))
+            try await driver.pause(queue: "paused")
+            _ = try await driver.insertProbe("paused", queue: "paused")
+            #expect(await wakes("paused"))
+            try await driver.resume(queue: "paused")
+            #expect(await wakes("paused"))
+        }
+    }
+
     @Test("counts per queue and state, and pruning of old finished jobs", arguments: DriverKind.allCases)
     func countsAndPruning(kind: DriverKind) async throws {
         try await withDriver(kind) { driver, _ in

@@ -28,21 +28,6 @@ final class Recorder: Sendable {
 struct QueueWorkerTests {
     let fastRetry = RetryPolicy(base: .milliseconds(20), maximum: .milliseconds(100), jitter: 0.2)
 
-    /// Runs a worker over `driver` while `body` runs, then shuts it down gracefully.
-    func withWorker(_ driver: any QueueDriver, _ registry: JobRegistry,
-                    configuration: WorkerConfiguration = WorkerConfiguration(queues: ["default": 4], leaseDuration: .seconds(30), pollInterval: .seconds(60)),
-                    _ body: () async throws -> Void) async throws {
-        let worker = QueueWorker(driver: driver, registry: registry, configuration: configuration, logger: Logger(label: "worker-test"))
-        try await testGracefulShutdown { trigger in
-            try await withThrowingTaskGroup(of: Void.self) { group in
-                group.addTask { await worker.run() }
-                try await body()
-                trigger.triggerGracefulShutdown()
-                try await group.waitForAll()
-            }
-        }
-    }
-
     @Test("jobs run with their attempt and idempotency key; a failing job is retried with backoff until it succeeds",
           arguments: DriverKind.allCases)
     func runsAndRetries(kind: DriverKind) async throws {

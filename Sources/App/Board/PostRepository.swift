@@ -27,13 +27,16 @@ public protocol PostRepository: Sendable {
     func related(to id: Int64, limit: Int, viewerID: Int64?, on db: any SQLDatabase) async throws -> [PostRecord]
 }
 
-/// The part of post search that differs between engines: how `text` is matched literally, and
-/// how the search index catches up with new posts.
+/// The part of post search that differs between engines: how `text` is matched literally.
 public protocol PostTextSearch: Sendable {
     /// A predicate over `posts p` true when `text` occurs in the title or body; exact even for
     /// posts the index has not caught up with yet.
     func predicate(matching text: String) -> SQLQueryString
+}
 
+/// A search index that the app fills in batches after posts are written (SQLite's FTS5), rather
+/// than one the database keeps current at every write (PostgreSQL's trigram indexes).
+public protocol BatchedTextIndex: PostTextSearch {
     /// Adds up to `limit` posts written since the last call to the index; returns how many.
     func indexNewPosts(limit: Int, on db: any SQLDatabase) async throws -> Int
 }

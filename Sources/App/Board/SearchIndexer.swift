@@ -3,20 +3,21 @@ import ServiceLifecycle
 import Storage
 import Synchronization
 
-/// Keeps the post search index caught up: after new posts are written (and at least every
+/// Keeps a batched search index caught up: after new posts are written (and at least every
 /// `interval` as a safety net) it indexes them in batches, so creating a post pays no index cost.
-/// Search stays exact meanwhile: the engine scans the posts not yet indexed.
+/// Search stays exact meanwhile: the engine scans the posts not yet indexed. Without a batched
+/// index (on PostgreSQL, whose indexes follow every write) it has nothing to do.
 public final class SearchIndexer: Service, Sendable {
     let database: any Database
-    let search: any PostTextSearch
+    let index: (any BatchedTextIndex)?
     let interval: Duration
     let batchSize = 2_000
     let logger: Logger
     private let poked = Atomic<Bool>(false)
 
-    init(database: any Database, search: any PostTextSearch, interval: Duration = .milliseconds(200), logger: Logger) {
+    init(database: any Database, index: (any BatchedTextIndex)?, interval: Duration = .milliseconds(200), logger: Logger) {
         self.database = database
-        self.search = search
+        self.index = index
         self.interval = interval
         self.logger = logger
     }
@@ -29,16 +30,22 @@ public final class SearchIndexer: Service, Sendable {
     /// Indexes every post written so far; returns how many were added.
     @discardableResult
     public func catchUp() async throws -> Int {
+        guard let index else { return 0 }
         var total = 0
         while true {
-            let search = self.search, batchSize = self.batchSize
-            let added = try await database.transaction { db in try await search.indexNewPosts(limit: batchSize, on: db) }
+            let batchSize = self.batchSize
+            let added = try await database.transaction { db in try await index.indexNewPosts(limit: batchSize, on: db) }
             total += added
             if added < batchSize { return total }
         }
     }
 
     public func run() async throws {
+        guard index != nil else {
+            // A service that returns ends the application: wait for its end instead.
+            try? await gracefulShutdown()
+            return
+        }
         let checkEvery = 25 // passes; without a poke, look anyway (another process may have written)
         await cancelWhenGracefulShutdown {
             var passesSinceCheck = checkEvery // the first pass catches up with what was written before start

@@ -61,6 +61,12 @@ public struct AppSettings: Sendable {
     /// Read-only SQLite connections beside the single writer.
     public var sqliteReaders: Int = 2
 
+    /// A `postgres://` URL puts the data, the queue and the chat on that PostgreSQL server
+    /// (several instances may share it); nil keeps the embedded SQLite in the data directory.
+    public var databaseURL: String?
+    /// Connections each instance keeps to PostgreSQL at most.
+    public var postgresConnections: Int = 20
+
     /// Posts kept in memory for `GET /api/posts/{id}`; 0 turns the cache off.
     public var postCacheEntries: Int = 10_000
 
@@ -116,6 +122,8 @@ public struct AppSettings: Sendable {
         chatHub.presenceGrace = .milliseconds(max(0, config.int(forKey: "chat.presence.grace.millis", default: 5_000)))
         chatHub.outboundQueueLimit = max(1, config.int(forKey: "chat.outbound.queue", default: 1_024))
         sqliteReaders = max(1, config.int(forKey: "sqlite.readers", default: defaults.sqliteReaders))
+        databaseURL = config.string(forKey: "database.url", isSecret: true).flatMap { $0.isEmpty ? nil : $0 }
+        postgresConnections = max(2, config.int(forKey: "postgres.connections", default: defaults.postgresConnections))
         requireVerifiedEmail = config.bool(forKey: "require.verified.email", default: defaults.requireVerifiedEmail)
         smtpURL = config.string(forKey: "smtp.url", isSecret: true).flatMap { $0.isEmpty ? nil : $0 }
         smtpCAFile = config.string(forKey: "smtp.ca.file").flatMap { $0.isEmpty ? nil : $0 }

@@ -5,6 +5,8 @@ import Hummingbird
 import HummingbirdTesting
 import Logging
 import NIOCore
+import PostgresTestSupport
+import Storage
 import Testing
 
 /// Test settings: a fresh temporary data directory and a cheap bcrypt cost.
@@ -18,20 +20,50 @@ func testSettings(_ change: (inout AppSettings) -> Void = { _ in }) -> AppSettin
     return settings
 }
 
+/// The engines the app's tests run on: each test that starts the application runs once per engine.
+/// PostgreSQL needs a server: `AGORA_TEST_DATABASE_URL` (`.ci/run` sets it); without it the
+/// PostgreSQL cases print why and pass without running.
+enum TestEngine: String, CaseIterable, Sendable, CustomTestStringConvertible {
+    case sqlite, postgres
+    var testDescription: String { rawValue }
+}
+
 /// Runs `body` against the real application (the same `buildApplication` as `agora serve`),
-/// in-process through HummingbirdTesting, then removes its data directory.
+/// in-process through HummingbirdTesting, on `engine`, then removes its data directory (and on
+/// PostgreSQL its database, one per test). Returns nil only when PostgreSQL is not configured.
+@discardableResult
 func withAgora<T>(
+    on engine: TestEngine = .sqlite,
     _ settings: AppSettings = testSettings(),
     framework: TestingSetup = .router,
     _ body: @Sendable (API) async throws -> T
-) async throws -> T {
+) async throws -> T? {
     var logger = Logger(label: "agora-test")
     logger.logLevel = .warning
-    let services = try await AgoraServices.open(settings: settings, logger: logger)
-    let app = buildApplication(services: services, logger: logger)
+    return try await withTestDatabase(on: engine, settings) { settings in
+        let services = try await AgoraServices.open(settings: settings, logger: logger)
+        let app = buildApplication(services: services, logger: logger)
+        return try await app.test(framework) { client in
+            try await body(API(client: client, services: services))
+        }
+    }
+}
+
+/// Gives `body` the settings with a database of its own on `engine` (a fresh PostgreSQL database
+/// on the test server, dropped afterwards), and removes the data directory at the end. Returns nil
+/// without running `body` when PostgreSQL is asked for but not configured.
+func withTestDatabase<T>(on engine: TestEngine, _ settings: AppSettings,
+                         _ body: (AppSettings) async throws -> T) async throws -> T? {
     defer { try? FileManager.default.removeItem(atPath: settings.dataDirectory) }
-    return try await app.test(framework) { client in
-        try await body(API(client: client, services: services))
+    switch engine {
+    case .sqlite:
+        return try await body(settings)
+    case .postgres:
+        return try await PostgresTestServer.withDatabase(prefix: "agora_test") { url in
+            var settings = settings
+            settings.databaseURL = url
+            return try await body(settings)
+        }
     }
 }
 

@@ -3,7 +3,7 @@ import SQLKit
 /// Literal text search on SQLite: an FTS5 trigram index, caught up in batches by
 /// `SearchIndexer`, plus a `LIKE` scan over the few posts written since its last batch and for
 /// queries under three characters (trigrams cannot match shorter text).
-struct SQLitePostTextSearch: PostTextSearch {
+struct SQLitePostTextSearch: BatchedTextIndex {
     func predicate(matching text: String) -> SQLQueryString {
         let pattern = "%" + text.replacingOccurrences(of: "\\", with: "\\\\")
             .replacingOccurrences(of: "%", with: "\\%").replacingOccurrences(of: "_", with: "\\_") + "%"

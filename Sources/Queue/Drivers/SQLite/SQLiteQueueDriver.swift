@@ -30,7 +30,7 @@ public final class SQLiteQueueDriver: QueueDriver {
     }
 
     public func migrate() async throws {
-        try await Migrator(migrations: SQLiteQueueMigrations.all, historyTable: "queue_migrations")
+        try await Migrator(migrations: QueueMigrations.all, historyTable: "queue_migrations")
             .migrate(store, logger: store.logger)
     }
 

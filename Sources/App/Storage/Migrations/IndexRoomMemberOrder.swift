@@ -5,7 +5,11 @@ import Storage
 struct IndexRoomMemberOrder: Migration {
     let version = 9
     let name = "index_room_member_order"
-    let statements = [
+    let sqlite = [
+        "CREATE INDEX room_members_order ON room_members(room_id, joined_at, user_id)",
+    ]
+
+    let postgres = [
         "CREATE INDEX room_members_order ON room_members(room_id, joined_at, user_id)",
     ]
 }

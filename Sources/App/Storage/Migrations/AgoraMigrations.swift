@@ -1,7 +1,8 @@
 import Storage
 
-/// The SQLite schema history, oldest first. Append; never edit a landed entry.
-enum SQLiteMigrations {
+/// The app's schema history, oldest first, each with its SQLite and PostgreSQL statements. Append;
+/// never edit a landed entry.
+enum AgoraMigrations {
     static let all: [any Migration] = [
         CreateAccounts(),
         CreateBoard(),
@@ -16,10 +17,6 @@ enum SQLiteMigrations {
 }
 
 extension Migrator {
-    /// The app's migrations for `engine`, in order.
-    public static func agora(for engine: DatabaseEngine) -> Migrator {
-        switch engine {
-        case .sqlite: Migrator(migrations: SQLiteMigrations.all)
-        }
-    }
+    /// The app's migrations.
+    public static let agora = Migrator(migrations: AgoraMigrations.all)
 }

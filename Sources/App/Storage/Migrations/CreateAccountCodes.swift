@@ -5,7 +5,7 @@ import Storage
 struct CreateAccountCodes: Migration {
     let version = 4
     let name = "create_account_codes"
-    let statements = [
+    let sqlite = [
         """
         CREATE TABLE account_codes (
             user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
@@ -15,6 +15,21 @@ struct CreateAccountCodes: Migration {
             request_key TEXT,
             created_at INTEGER NOT NULL,
             expires_at INTEGER NOT NULL,
+            PRIMARY KEY (user_id, purpose)
+        )
+        """,
+    ]
+
+    let postgres = [
+        """
+        CREATE TABLE account_codes (
+            user_id BIGINT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+            purpose TEXT NOT NULL,
+            code_hash TEXT NOT NULL,
+            attempts BIGINT NOT NULL DEFAULT 0,
+            request_key TEXT,
+            created_at BIGINT NOT NULL,
+            expires_at BIGINT NOT NULL,
             PRIMARY KEY (user_id, purpose)
         )
         """,

@@ -1,0 +1,446 @@
+import Foundation
+import Logging
+import SQLKit
+import Storage
+import Synchronization
+
+/// The queue on a PostgreSQL server shared by several instances, in the app's own database.
+///
+/// Claims: one statement locks a batch of due jobs with `FOR UPDATE SKIP LOCKED` and marks them
+/// running, so workers of every instance claim at once and never take the same job (a row another
+/// claim holds is skipped, not waited for).
+///
+/// Fencing, as on SQLite: every claim bumps the job's `lease_token`, and every acknowledgement,
+/// renewal, failure and release names the token it holds, so a worker whose lease expired and was
+/// reclaimed elsewhere cannot overwrite the new holder's outcome.
+///
+/// Wake-ups: every statement that makes a job claimable (insert, publish, a failure to retry later,
+/// retry, release, rescue, resume) also calls `pg_notify('agora_queue', queue)` for it. PostgreSQL delivers the
+/// notification on commit, to every instance, so a job enqueued inside the app's transaction wakes
+/// workers only once it exists, and a rolled-back one wakes nobody; identical notifications of one
+/// transaction are delivered once. `migrate()` subscribes this driver to the channel (every
+/// process migrates at start-up, before its workers run): each notification signals `arrivals`
+/// for its queue, and after the listener reconnects, every queue with pending jobs is signalled,
+/// since notifications sent while it was away are lost. The workers' poll stays as a safety net.
+public final class PostgresQueueDriver: QueueDriver {
+    public let arrivals = JobArrivals()
+    private let store: PostgresStore
+    private let listening = Atomic<Bool>(false)
+
+    /// The notification channel; each payload is a queue's name.
+    static let channel = "agora_queue"
+
+    public init(store: PostgresStore) {
+        self.store = store
+    }
+
+    /// Applies the queue's migrations, then listens for wake-ups (once per driver); returns when
+    /// the listener is up, so a job committed afterwards wakes this process's workers.
+    public func migrate() async throws {
+        try await Migrator(migrations: QueueMigrations.all, historyTable: "queue_migrations")
+            .migrate(store, logger: store.logger)
+        guard listening.compareExchange(expected: false, desired: true, ordering: .sequentiallyConsistent).exchanged else { return }
+        do {
+            try await store.listener.subscribe(
+                channel: Self.channel,
+                notify: { [arrivals] queue in arrivals.signal(CollectionOfOne(queue)) },
+                resume: { [weak self] in self?.signalPendingQueues() })
+        } catch {
+            listening.store(false, ordering: .sequentiallyConsistent)
+            throw error
+        }
+    }
+
+    /// After the listener reconnects: wakes the workers of every queue that has pending jobs, as
+    /// the notifications of jobs committed while it was away are lost.
+    private func signalPendingQueues() {
+        Task { [store, arrivals] in
+            do {
+                let queues = try await store.read { db in
+                    try await db.raw("SELECT DISTINCT queue FROM queue_jobs WHERE state = 'pending'").all()
+                        .map { try $0.decode(column: "queue", as: String.self) }
+                }
+                arrivals.signal(queues)
+            } catch {
+                // The workers' poll finds the jobs instead.
+                store.logger.warning("looking for pending jobs after the listener reconnected failed",
+                                     metadata: ["error": "\(error)"])
+            }
+        }
+    }
+
+    public func insert(_ jobs: [NewJob]) async throws -> [EnqueuedJob] {
+        try await store.transaction { db in try await self.insert(jobs, on: db) }
+    }
+
+    public func insert(_ jobs: [NewJob], on db: any SQLDatabase) async throws -> [EnqueuedJob] {
+        let now = Timestamp.now.milliseconds
+        var enqueued: [EnqueuedJob] = []
+        enqueued.reserveCapacity(jobs.count)
+        var index = jobs.startIndex
+        while index < jobs.endIndex {
+            let job = jobs[index]
+            if job.uniqueKey == nil {
+                // Jobs without a unique key go in many at a time: one statement per chunk.
+                var end = index
+                while end < jobs.endIndex, end - index < Self.insertChunk, jobs[end].uniqueKey == nil { end += 1 }
+                enqueued += try await insertWithoutKeys(jobs[index..<end], now: now, on: db)
+                index = end
+                continue
+            }
+            index += 1
+            enqueued.append(try await insertWithKey(job, now: now, on: db))
+        }
+        return enqueued
+    }
+
+    /// Inserts a job with a unique key, or returns the live job holding the key.
+    ///
+    /// A transaction inserting the same key concurrently makes this INSERT wait for its outcome,
+    /// then do nothing; the SELECT (a newer snapshot) sees its job. Unlike on SQLite's single
+    /// writer, that job may finish between the two statements and free the key: then insert again.
+    private func insertWithKey(_ job: NewJob, now: Int64, on db: any SQLDatabase) async throws -> EnqueuedJob {
+        while true {
+            let row = try await db.raw("""
+                INSERT INTO queue_jobs (kind, queue, payload, state, priority, max_attempts, run_at, created_at, unique_key)
+                VALUES (\(bind: job.kind), \(bind: job.queue), \(bind: job.payload), 'pending', \(bind: job.priority),
+                        \(bind: job.maxAttempts), \(bind: job.runAt.milliseconds), \(bind: now), \(bind: job.uniqueKey))
+                ON CONFLICT (unique_key) WHERE unique_key IS NOT NULL AND state IN ('pending', 'running') DO NOTHING
+                RETURNING id, pg_notify(\(literal: Self.channel), queue)
+                """).first()
+            if let row { return EnqueuedJob(id: try row.decode(column: "id", as: JobID.self), isExisting: false) }
+            let existing = try await db.raw("""
+                SELECT id FROM queue_jobs WHERE unique_key = \(bind: job.uniqueKey) AND state IN ('pending', 'running')
+                """).first()
+            if let existing { return EnqueuedJob(id: try existing.decode(column: "id", as: JobID.self), isExisting: true) }
+        }
+    }
+
+    /// Rows per multi-row INSERT.
+    private static let insertChunk = 64
+
+    /// Inserts jobs that have no unique key in one statement and returns their ids in order (each
+    /// row of one INSERT takes the identity's next value in turn, so its ids ascend with its rows).
+    private func insertWithoutKeys(_ jobs: ArraySlice<NewJob>, now: Int64, on db: any SQLDatabase) async throws -> [EnqueuedJob] {
+        let rows = SQLList(jobs.map { job in
+            SQLGroupExpression([SQLBind(job.kind), SQLBind(job.queue), SQLBind(job.payload), SQLRaw("'pending'"),
+                                SQLBind(job.priority), SQLBind(job.maxAttempts), SQLBind(job.runAt.milliseconds),
+                                SQLBind(now)] as [any SQLExpression])
+        })
+        let ids = try await db.raw("""
+            INSERT INTO queue_jobs (kind, queue, payload, state, priority, max_attempts, run_at, created_at)
+            VALUES \(rows)
+            RETURNING id, pg_notify(\(literal: Self.channel), queue)
+            """).all().map { try $0.decode(column: "id", as: JobID.self) }.sorted()
+        guard ids.count == jobs.count else {
+            throw StorageInvariant("a multi-row INSERT returned \(ids.count) ids for \(jobs.count) rows")
+        }
+        return ids.map { EnqueuedJob(id: $0, isExisting: false) }
+    }
+
+    public func saveSubscriptions(_ subscriptions: [TopicSubscription]) async throws {
+        guard !subscriptions.isEmpty else { return }
+        try await store.transaction { db in
+            for subscription in subscriptions {
+                try await db.raw("""
+                    INSERT INTO queue_subscriptions (topic, subscriber_group, job_kind, queue, max_attempts)
+                    VALUES (\(bind: subscription.topic), \(bind: subscription.group), \(bind: subscription.jobKind),
+                            \(bind: subscription.queue), \(bind: subscription.maxAttempts))
+                    ON CONFLICT (topic, subscriber_group) DO UPDATE
+                    SET job_kind = excluded.job_kind, queue = excluded.queue, max_attempts = excluded.max_attempts
+                    """).run()
+            }
+        }
+    }
+
+    public func publish(topic: String, payload: String) async throws -> [EnqueuedJob] {
+        try await store.transaction { db in try await self.publish(topic: topic, payload: payload, on: db) }
+    }
+
+    public func publish(topic: String, payload: String, on db: any SQLDatabase) async throws -> [EnqueuedJob] {
+        let now = Timestamp.now.milliseconds
+        return try await db.raw("""
+            INSERT INTO queue_jobs (kind, queue, payload, state, priority, max_attempts, run_at, created_at)
+            SELECT job_kind, queue, \(bind: payload), 'pending', 0, max_attempts, \(bind: now), \(bind: now)
+            FROM queue_subscriptions WHERE topic = \(bind: topic)
+            RETURNING id, pg_notify(\(literal: Self.channel), queue)
+            """).all().map { EnqueuedJob(id: try $0.decode(column: "id", as: JobID.self), isExisting: false) }.sorted { $0.id < $1.id }
+    }
+
+    public func lastFiredSlot(schedule: String) async throws -> Timestamp? {
+        try await store.read { db in
+            try await db.raw("SELECT MAX(slot) AS slot FROM queue_schedule_slots WHERE schedule = \(bind: schedule)")
+                .first()?.decode(column: "slot", as: Int64?.self)
+        }.map(Timestamp.init(milliseconds:))
+    }
+
+    public func fireScheduleSlot(schedule: String, slot: Timestamp, job: NewJob) async throws -> EnqueuedJob? {
+        try await store.transaction { db in
+            // Instances firing the same slot at once: the later INSERT waits for the earlier's
+            // commit, then does nothing.
+            let claimed = try await db.raw("""
+                INSERT INTO queue_schedule_slots (schedule, slot, job_id, fired_at)
+                VALUES (\(bind: schedule), \(bind: slot.milliseconds), 0, \(bind: Timestamp.now.milliseconds))
+                ON CONFLICT (schedule, slot) DO NOTHING
+                RETURNING slot
+                """).first()
+            guard claimed != nil else { return nil }
+            let enqueued = try await self.insert([job], on: db)[0]
+            try await db.raw("""
+                UPDATE queue_schedule_slots SET job_id = \(bind: enqueued.id)
+                WHERE schedule = \(bind: schedule) AND slot = \(bind: slot.milliseconds)
+                """).run()
+            return enqueued
+        }
+    }
+
+    public func claimNextJobs(queue: String, limit: Int, leaseFor: Duration) async throws -> [ClaimedJob] {
+        guard limit > 0 else { return [] }
+        let now = Timestamp.now
+        let expires = now.adding(leaseFor).milliseconds
+        // SKIP LOCKED passes over rows another claim has locked; a row claimed and committed since
+        // this statement's snapshot is re-read when locked and fails `state = 'pending'`, so it
+        // drops out too. The batch may then come back smaller than `limit`, never with a job twice.
+        let rows = try await store.transaction { db in
+            try await db.raw("""
+                UPDATE queue_jobs
+                SET state = 'running', attempt = attempt + 1, lease_token = lease_token + 1,
+                    lease_expires_at = \(bind: expires), started_at = \(bind: now.milliseconds)
+                WHERE id IN (
+                    SELECT id FROM queue_jobs
+                    WHERE state = 'pending' AND queue = \(bind: queue) AND run_at <= \(bind: now.milliseconds)
+                      AND NOT EXISTS (SELECT 1 FROM queue_paused WHERE queue = \(bind: queue))
+                    ORDER BY priority DESC, run_at, id
+                    LIMIT \(bind: limit)
+                    FOR UPDATE SKIP LOCKED)
+                RETURNING id, lease_token, kind, queue, payload, attempt, max_attempts, created_at, priority, run_at
+                """).all()
+        }
+        return try rows.map { row in
+            ClaimedJob(
+                lease: JobLease(id: try row.decode(column: "id", as: JobID.self),
+                                token: try row.decode(column: "lease_token", as: Int64.self)),
+                kind: try row.decode(column: "kind", as: String.self),
+                queue: try row.decode(column: "queue", as: String.self),
+                payload: try row.decode(column: "payload", as: String.self),
+                attempt: try row.decode(column: "attempt", as: Int.self),
+                maxAttempts: try row.decode(column: "max_attempts", as: Int.self),
+                createdAt: Timestamp(milliseconds: try row.decode(column: "created_at", as: Int64.self)),
+                priority: try row.decode(column: "priority", as: Int.self),
+                runAt: Timestamp(milliseconds: try row.decode(column: "run_at", as: Int64.self)))
+        }
+        .sorted { a, b in
+            if a.priority != b.priority { return a.priority > b.priority }
+            if a.runAt != b.runAt { return a.runAt < b.runAt }
+            return a.id < b.id
+        }
+    }
+
+    public func nextRunAt(queue: String) async throws -> Timestamp? {
+        try await store.read { db in
+            try await db.raw("""
+                SELECT MIN(run_at) AS run_at FROM queue_jobs
+                WHERE state = 'pending' AND queue = \(bind: queue)
+                  AND NOT EXISTS (SELECT 1 FROM queue_paused WHERE queue = \(bind: queue))
+                """).first()?.decode(column: "run_at", as: Int64?.self)
+        }.map(Timestamp.init(milliseconds:))
+    }
+
+    // Acknowledgements, renewals and releases take every lease in one statement (the leases as
+    // two arrays): on a server, each statement is a round trip.
+
+    public func complete(_ leases: [JobLease]) async throws -> Set<JobID> {
+        guard !leases.isEmpty else { return [] }
+        let now = Timestamp.now.milliseconds
+        return try await store.transaction { db in
+            Set(try await db.raw("""
+                UPDATE queue_jobs SET state = 'completed', finished_at = \(bind: now), lease_expires_at = NULL
+                FROM unnest(\(bind: leases.map(\.id)), \(bind: leases.map(\.token))) AS lease (id, token)
+                WHERE queue_jobs.id = lease.id AND queue_jobs.lease_token = lease.token AND queue_jobs.state = 'running'
+                RETURNING queue_jobs.id
+                """).all().map { try $0.decode(column: "id", as: JobID.self) })
+        }
+    }
+
+    public func fail(_ lease: JobLease, error: String, retryAt: Timestamp?) async throws -> Bool {
+        let now = Timestamp.now.milliseconds
+        let state = retryAt == nil ? "dead" : "pending"
+        let finishedAt: Int64? = retryAt == nil ? now : nil
+        let runAt = retryAt?.milliseconds
+        // A retry changes when the queue's next job is due: idle workers look again.
+        return try await store.transaction { db in
+            try await db.raw("""
+                UPDATE queue_jobs
+                SET state = \(bind: state), run_at = COALESCE(\(bind: runAt), run_at), finished_at = \(bind: finishedAt),
+                    lease_expires_at = NULL, last_error = \(bind: error),
+                    errors = (errors::jsonb || jsonb_build_array(jsonb_build_object(
+                        'attempt', attempt, 'at', \(bind: now), 'error', \(bind: error))))::text
+                WHERE id = \(bind: lease.id) AND lease_token = \(bind: lease.token) AND state = 'running'
+                RETURNING id, CASE WHEN state = 'pending' THEN pg_notify(\(literal: Self.channel), queue) END
+                """).first() != nil
+        }
+    }
+
+    public func renewLeases(_ leases: [JobLease], leaseFor: Duration) async throws -> Set<JobID> {
+        guard !leases.isEmpty else { return [] }
+        let expires = Timestamp.now.adding(leaseFor).milliseconds
+        return try await store.transaction { db in
+            Set(try await db.raw("""
+                UPDATE queue_jobs SET lease_expires_at = \(bind: expires)
+                FROM unnest(\(bind: leases.map(\.id)), \(bind: leases.map(\.token))) AS lease (id, token)
+                WHERE queue_jobs.id = lease.id AND queue_jobs.lease_token = lease.token AND queue_jobs.state = 'running'
+                RETURNING queue_jobs.id
+                """).all().map { try $0.decode(column: "id", as: JobID.self) })
+        }
+    }
+
+    public func release(_ leases: [JobLease]) async throws {
+        guard !leases.isEmpty else { return }
+        try await store.transaction { db in
+            try await db.raw("""
+                UPDATE queue_jobs SET state = 'pending', attempt = attempt - 1, lease_expires_at = NULL
+                FROM unnest(\(bind: leases.map(\.id)), \(bind: leases.map(\.token))) AS lease (id, token)
+                WHERE queue_jobs.id = lease.id AND queue_jobs.lease_token = lease.token AND queue_jobs.state = 'running'
+                RETURNING queue_jobs.id, pg_notify(\(literal: Self.channel), queue_jobs.queue)
+                """).run()
+        }
+    }
+
+    public func rescueExpiredLeases() async throws -> Int {
+        let now = Timestamp.now.milliseconds
+        return try await store.transaction { db in
+            try await db.raw("""
+                UPDATE queue_jobs
+                SET state = CASE WHEN attempt >= max_attempts THEN 'dead' ELSE 'pending' END,
+                    finished_at = CASE WHEN attempt >= max_attempts THEN \(bind: now) END,
+                    run_at = \(bind: now), lease_expires_at = NULL, last_error = 'lease expired (worker lost)',
+                    errors = (errors::jsonb || jsonb_build_array(jsonb_build_object(
+                        'attempt', attempt, 'at', \(bind: now), 'error', 'lease expired (worker lost)'::text)))::text
+                WHERE state = 'running' AND lease_expires_at < \(bind: now)
+                RETURNING id, CASE WHEN state = 'pending' THEN pg_notify(\(literal: Self.channel), queue) END
+                """).all().count
+        }
+    }
+
+    public func cancel(_ id: JobID) async throws -> Bool {
+        let now = Timestamp.now.milliseconds
+        return try await store.transaction { db in
+            try await db.raw("""
+                UPDATE queue_jobs SET state = 'cancelled', finished_at = \(bind: now), lease_expires_at = NULL
+                WHERE id = \(bind: id) AND state IN ('pending', 'running')
+                RETURNING id
+                """).first() != nil
+        }
+    }
+
+    public func pause(queue: String) async throws {
+        let now = Timestamp.now.milliseconds
+        try await store.transaction { db in
+            try await db.raw("INSERT INTO queue_paused (queue, paused_at) VALUES (\(bind: queue), \(bind: now)) ON CONFLICT (queue) DO NOTHING").run()
+        }
+    }
+
+    public func resume(queue: String) async throws {
+        try await store.transaction { db in
+            try await db.raw("""
+                DELETE FROM queue_paused WHERE queue = \(bind: queue)
+                RETURNING pg_notify(\(literal: Self.channel), queue)
+                """).run()
+        }
+    }
+
+    public func pausedQueues() async throws -> Set<String> {
+        try await store.read { db in
+            Set(try await db.raw("SELECT queue FROM queue_paused").all().map { try $0.decode(column: "queue", as: String.self) })
+        }
+    }
+
+    public func job(_ id: JobID) async throws -> JobRecord? {
+        try await store.read { db in
+            try await db.raw("SELECT * FROM queue_jobs WHERE id = \(bind: id)").first().map(Self.record)
+        }
+    }
+
+    public func jobs(in state: JobState?, queue: String?, before: JobID?, limit: Int) async throws -> [JobRecord] {
+        // A NULL parameter has no type of its own: the casts give it one.
+        try await store.read { db in
+            try await db.raw("""
+                SELECT * FROM queue_jobs
+                WHERE (\(bind: state?.rawValue)::text IS NULL OR state = \(bind: state?.rawValue))
+                  AND (\(bind: queue)::text IS NULL OR queue = \(bind: queue)) AND id < \(bind: before ?? .max)
+                ORDER BY id DESC LIMIT \(bind: limit)
+                """).all().map(Self.record)
+        }
+    }
+
+    public func retry(_ id: JobID) async throws -> Bool {
+        let now = Timestamp.now.milliseconds
+        return try await store.transaction { db in
+            try await db.raw("""
+                UPDATE queue_jobs SET state = 'pending', attempt = 0, run_at = \(bind: now), finished_at = NULL
+                WHERE id = \(bind: id) AND state IN ('dead', 'cancelled')
+                RETURNING id, pg_notify(\(literal: Self.channel), queue)
+                """).first() != nil
+        }
+    }
+
+    public func discard(_ id: JobID) async throws -> Bool {
+        try await store.transaction { db in
+            try await db.raw("DELETE FROM queue_jobs WHERE id = \(bind: id) AND state IN ('dead', 'cancelled') RETURNING id").first() != nil
+        }
+    }
+
+    public func counts() async throws -> [QueueCount] {
+        try await store.read { db in
+            try await db.raw("SELECT queue, state, COUNT(*) AS n FROM queue_jobs GROUP BY queue, state ORDER BY queue, state").all()
+                .compactMap { row in
+                    guard let state = JobState(rawValue: try row.decode(column: "state", as: String.self)) else { return nil }
+                    return QueueCount(queue: try row.decode(column: "queue", as: String.self), state: state,
+                                      count: try row.decode(column: "n", as: Int.self))
+                }
+        }
+    }
+
+    public func pruneFinished(before cutoff: Timestamp) async throws -> Int {
+        try await store.transaction { db in
+            // Fired schedule slots too, but each schedule's latest: it anchors the catch-up rule.
+            try await db.raw("""
+                DELETE FROM queue_schedule_slots
+                WHERE fired_at < \(bind: cutoff.milliseconds)
+                  AND slot < (SELECT MAX(slot) FROM queue_schedule_slots latest WHERE latest.schedule = queue_schedule_slots.schedule)
+                """).run()
+            return try await db.raw("""
+                DELETE FROM queue_jobs WHERE state IN ('completed', 'cancelled') AND finished_at < \(bind: cutoff.milliseconds)
+                RETURNING id
+                """).all().count
+        }
+    }
+
+    private static func record(_ row: any SQLRow) throws -> JobRecord {
+        let errors = try row.decode(column: "errors", as: String.self)
+        return JobRecord(
+            id: try row.decode(column: "id", as: JobID.self),
+            kind: try row.decode(column: "kind", as: String.self),
+            queue: try row.decode(column: "queue", as: String.self),
+            state: JobState(rawValue: try row.decode(column: "state", as: String.self)) ?? .dead,
+            payload: try row.decode(column: "payload", as: String.self),
+            priority: try row.decode(column: "priority", as: Int.self),
+            attempt: try row.decode(column: "attempt", as: Int.self),
+            maxAttempts: try row.decode(column: "max_attempts", as: Int.self),
+            runAt: Timestamp(milliseconds: try row.decode(column: "run_at", as: Int64.self)),
+            createdAt: Timestamp(milliseconds: try row.decode(column: "created_at", as: Int64.self)),
+            finishedAt: try row.decode(column: "finished_at", as: Int64?.self).map(Timestamp.init(milliseconds:)),
+            uniqueKey: try row.decode(column: "unique_key", as: String?.self),
+            lastError: try row.decode(column: "last_error", as: String?.self),
+            errors: try JSONDecoder().decode([StoredAttemptError].self, from: Data(errors.utf8)).map {
+                JobAttemptError(attempt: $0.attempt, at: Timestamp(milliseconds: $0.at), error: $0.error)
+            })
+    }
+
+    /// An element of the `errors` JSON column.
+    private struct StoredAttemptError: Decodable {
+        let attempt: Int
+        let at: Int64
+        let error: String
+    }
+}

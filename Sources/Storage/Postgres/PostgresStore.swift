@@ -1,0 +1,295 @@
+import Foundation
+import Logging
+import NIOCore
+import PostgresKit
+import PostgresNIO
+import SQLKit
+import Synchronization
+import _ConnectionPoolModule
+
+/// Agora on a PostgreSQL server: a pool of connections (PostgresNIO's `PostgresClient`), each
+/// lent to one read or one transaction at a time, spoken to through SQLKit (postgres-kit).
+///
+/// Transactions run at READ COMMITTED. The app's rules that SQLite's single writer made
+/// serial (a nickname checked, then taken) are backed by unique indexes; when two transactions
+/// collide on one (unique violation), or PostgreSQL breaks a deadlock or a serialization conflict,
+/// the loser's body runs again from the start, as `Database.transaction` allows, and then sees
+/// the winner's row. A server that cannot be reached fails fast with `DatabaseUnavailable`.
+public final class PostgresStore: Database {
+    public var engine: DatabaseEngine { .postgres }
+
+    /// How many times a transaction that lost a conflict runs again before its error is returned.
+    static let conflictRetries = 5
+
+    public let configuration: PostgresStoreConfiguration
+    /// How long a call waits for a pooled connection before it fails with `DatabaseUnavailable`.
+    let acquireTimeout: Duration
+    private let client: PostgresClient
+    private let runTask: Mutex<Task<Void, Never>?>
+    private let closed = Atomic<Bool>(false)
+    public let logger: Logger
+    /// NOTIFY delivered to this process (queue wake-ups, chat fan-out across instances).
+    public let listener: PostgresListener
+
+    private init(configuration: PostgresStoreConfiguration, client: PostgresClient, acquireTimeout: Duration, logger: Logger) {
+        self.configuration = configuration
+        self.acquireTimeout = acquireTimeout
+        self.client = client
+        self.logger = logger
+        self.listener = PostgresListener(configuration: configuration.connection(), logger: logger)
+        self.runTask = Mutex(Task { await client.run() })
+    }
+
+    /// Connects to the server at `url` (`postgres://user:password@host:port/database`) and checks
+    /// that it answers.
+    /// - Parameters:
+    ///   - connections: the most connections this process keeps to the server.
+    ///   - acquireTimeout: how long a call waits for a connection (all busy, or the server down)
+    ///     before failing with `DatabaseUnavailable`.
+    public static func open(url: String, connections: Int = 20, acquireTimeout: Duration = .seconds(2),
+                            logger: Logger) async throws -> PostgresStore {
+        let configuration = try PostgresStoreConfiguration(url: url)
+        var options = PostgresClient.Configuration.Options()
+        options.maximumConnections = connections
+        options.minimumConnections = 0
+        options.connectionIdleTimeout = .seconds(60)
+        let client = PostgresClient(configuration: configuration.client(options: options), backgroundLogger: logger)
+        let store = PostgresStore(configuration: configuration, client: client, acquireTimeout: acquireTimeout, logger: logger)
+        do {
+            try await store.ping()
+        } catch {
+            try? await store.close()
+            throw error
+        }
+        return store
+    }
+
+    public func read<T: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
+        try await withConnection { connection in
+            try await body(connection.sql(queryLogLevel: .trace))
+        }
+    }
+
+    public func transaction<T: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
+        var attempt = 0
+        while true {
+            attempt += 1
+            do {
+                return try await withConnection { connection in
+                    let sql = connection.sql(queryLogLevel: .trace)
+                    try await sql.raw("BEGIN").run()
+                    do {
+                        let value = try await body(sql)
+                        try await sql.raw("COMMIT").run()
+                        return value
+                    } catch {
+                        do {
+                            try await sql.raw("ROLLBACK").run()
+                        } catch {
+                            self.logger.error("rollback failed", metadata: ["error": "\(String(reflecting: error))"])
+                        }
+                        throw error
+                    }
+                }
+            } catch let error as PostgresConflict where attempt <= Self.conflictRetries {
+                logger.debug("transaction lost a conflict; running it again",
+                             metadata: ["attempt": "\(attempt)", "error": "\(error)"])
+                try await Task.sleep(for: .milliseconds(Int.random(in: 1...(5 * attempt))))
+            } catch let error as PostgresConflict {
+                throw StorageInvariant("a transaction lost \(attempt) conflicts in a row: \(error.description)")
+            }
+        }
+    }
+
+    /// Lends a pooled connection to `body`; PostgreSQL's errors come out in storage-neutral terms.
+    /// Waiting for a connection is bounded, so an unreachable server fails requests fast.
+    public func withConnection<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T {
+        if closed.load(ordering: .relaxed) { throw DatabaseUnavailable("the database is closed") }
+        let client = self.client, timeout = acquireTimeout
+        do {
+            // The pool waits for a connection as long as it takes (it keeps retrying a server that
+            // is down); a request should fail with 503 instead. The lease races a timer that only
+            // counts until the connection is lent: the body itself may take as long as it needs.
+            return try await withThrowingTaskGroup(of: Leased<T>.self) { group in
+                let lent = LentFlag()
+                group.addTask {
+                    .value(try await client.withConnection { connection in
+                        lent.value.store(true, ordering: .relaxed)
+                        return try await body(connection)
+                    })
+                }
+                group.addTask {
+                    try await Task.sleep(for: timeout)
+                    if lent.value.load(ordering: .relaxed) { return .timerExpired }
+                    throw DatabaseUnavailable("no PostgreSQL connection within \(timeout)")
+                }
+                while let next = try await group.next() {
+                    if case .value(let value) = next {
+                        group.cancelAll()
+                        return value
+                    }
+                }
+                throw StorageInvariant("a connection lease ended without a result")
+            }
+        } catch {
+            throw Self.translate(error)
+        }
+    }
+
+    private final class LentFlag: Sendable {
+        let value = Atomic<Bool>(false)
+    }
+
+    private enum Leased<T: Sendable>: Sendable {
+        case value(T)
+        case timerExpired
+    }
+
+    /// PostgreSQL's errors in storage-neutral terms; anything else passes through unchanged.
+    static func translate(_ error: any Error) -> any Error {
+        guard let error = error as? PSQLError else {
+            // The pool's own failures: no connection could be made for a while, or it shut down.
+            if let error = error as? _ConnectionPoolModule.ConnectionPoolError, error != .requestCancelled {
+                return DatabaseUnavailable("PostgreSQL: no connection (\(error))")
+            }
+            return error
+        }
+        if let state = error.serverInfo?[.sqlState] {
+            let message = error.serverInfo?[.message] ?? state
+            switch state {
+            case "23503": return MissingReference(message) // foreign_key_violation
+            case "23505", "40001", "40P01": return PostgresConflict(state: state, message: message) // unique, serialization, deadlock
+            case _ where state.hasPrefix("08") || state.hasPrefix("53") || state.hasPrefix("57P"):
+                // connection exceptions, insufficient resources, admin or crash shutdown
+                return DatabaseUnavailable("PostgreSQL \(state): \(message)")
+            default: return error
+            }
+        }
+        switch error.code {
+        case .connectionError, .serverClosedConnection, .clientClosedConnection, .uncleanShutdown, .poolClosed:
+            return DatabaseUnavailable("PostgreSQL: \(error.code)")
+        default:
+            return error
+        }
+    }
+
+    /// Creates the database `name` on the server at `url` (tests make one each; names are plain
+    /// lowercase words, digits and underscores).
+    public static func createDatabase(_ name: String, serverURL url: String, logger: Logger) async throws {
+        try await onServer(url, logger: logger) { db in
+            try await db.raw("CREATE DATABASE \(ident: try plainName(name))").run()
+        }
+    }
+
+    /// Drops the database `name` on the server at `url`, ending its sessions first.
+    public static func dropDatabase(_ name: String, serverURL url: String, logger: Logger) async throws {
+        try await onServer(url, logger: logger) { db in
+            try await db.raw("DROP DATABASE IF EXISTS \(ident: try plainName(name)) WITH (FORCE)").run()
+        }
+    }
+
+    private static func onServer(_ url: String, logger: Logger, _ body: @escaping @Sendable (any SQLDatabase) async throws -> Void) async throws {
+        let store = try await open(url: url, connections: 1, logger: logger)
+        do {
+            try await store.read(body)
+            try await store.close()
+        } catch {
+            try? await store.close()
+            throw error
+        }
+    }
+
+    private static func plainName(_ name: String) throws -> String {
+        guard !name.isEmpty, name.utf8.allSatisfy({ ($0 >= 0x61 && $0 <= 0x7a) || ($0 >= 0x30 && $0 <= 0x39) || $0 == 0x5f }) else {
+            throw InvalidDatabaseURL(url: name)
+        }
+        return name
+    }
+
+    public func ping() async throws {
+        try await read { db in
+            _ = try await db.raw("SELECT 1 AS one").first()
+        }
+    }
+
+    /// Stops the pool: running work finishes, later calls fail with `DatabaseUnavailable`.
+    public func close() async throws {
+        guard closed.compareExchange(expected: false, desired: true, ordering: .sequentiallyConsistent).exchanged else { return }
+        await listener.close()
+        let task = runTask.withLock { $0 }
+        task?.cancel()
+        await task?.value
+    }
+}
+
+/// A transaction lost to a concurrent one (a unique index both wrote, a deadlock, a serialization
+/// failure); `PostgresStore.transaction` runs it again.
+public struct PostgresConflict: Error, CustomStringConvertible {
+    public let state: String
+    public let message: String
+    public var description: String { "\(state): \(message)" }
+}
+
+/// Where a PostgreSQL server is and who to connect as, from a `postgres://` URL.
+public struct PostgresStoreConfiguration: Sendable, Equatable {
+    public var host: String
+    public var port: Int
+    public var username: String
+    public var password: String?
+    public var database: String?
+    /// `sslmode=require` asks for TLS; by default a loopback server is spoken to in the clear.
+    public var requireTLS: Bool
+
+    /// Parses `postgres://user[:password]@host[:port][/database][?sslmode=disable|require]`.
+    public init(url: String) throws {
+        guard let components = URLComponents(string: url), ["postgres", "postgresql"].contains(components.scheme ?? ""),
+              let host = components.host, !host.isEmpty, let user = components.user, !user.isEmpty else {
+            throw InvalidDatabaseURL(url: url)
+        }
+        self.host = host
+        self.port = components.port ?? 5432
+        self.username = user.removingPercentEncoding ?? user
+        self.password = components.password.map { $0.removingPercentEncoding ?? $0 }
+        let path = components.path.hasPrefix("/") ? String(components.path.dropFirst()) : components.path
+        self.database = path.isEmpty ? nil : path
+        let sslmode = components.queryItems?.first { $0.name == "sslmode" }?.value ?? "disable"
+        guard ["disable", "require"].contains(sslmode) else { throw InvalidDatabaseURL(url: url) }
+        self.requireTLS = sslmode == "require"
+    }
+
+    /// This server's URL with another database (tests create one each).
+    public func url(database: String) -> String {
+        var components = URLComponents()
+        components.scheme = "postgres"
+        components.host = host
+        components.port = port
+        components.user = username
+        components.password = password
+        components.path = "/" + database
+        if requireTLS { components.queryItems = [URLQueryItem(name: "sslmode", value: "require")] }
+        return components.string ?? ""
+    }
+
+    func client(options: PostgresClient.Configuration.Options) -> PostgresClient.Configuration {
+        let tls: PostgresClient.Configuration.TLS = requireTLS ? .require(.makeClientConfiguration()) : .disable
+        var configuration = PostgresClient.Configuration(host: host, port: port, username: username, password: password,
+                                                         database: database, tls: tls)
+        configuration.options = options
+        return configuration
+    }
+
+    /// The same server, for one connection of its own (the LISTEN connection).
+    func connection() -> PostgresConnection.Configuration {
+        let tls: PostgresConnection.Configuration.TLS = requireTLS ? .require(try! .init(configuration: .makeClientConfiguration())) : .disable
+        return PostgresConnection.Configuration(host: host, port: port, username: username, password: password,
+                                                database: database, tls: tls)
+    }
+}
+
+/// A database URL that is not `postgres://user@host[:port]/database`.
+public struct InvalidDatabaseURL: Error, CustomStringConvertible {
+    public let url: String
+    public var description: String {
+        "not a PostgreSQL URL (postgres://user:password@host:port/database): \(url.replacingOccurrences(of: #":[^:@/]*@"#, with: ":***@", options: .regularExpression))"
+    }
+}

@@ -216,24 +216,7 @@ public final class PostgresQueueDriver: QueueDriver {
                 RETURNING id, lease_token, kind, queue, payload, attempt, max_attempts, created_at, priority, run_at
                 """).all()
         }
-        return try rows.map { row in
-            ClaimedJob(
-                lease: JobLease(id: try row.decode(column: "id", as: JobID.self),
-                                token: try row.decode(column: "lease_token", as: Int64.self)),
-                kind: try row.decode(column: "kind", as: String.self),
-                queue: try row.decode(column: "queue", as: String.self),
-                payload: try row.decode(column: "payload", as: String.self),
-                attempt: try row.decode(column: "attempt", as: Int.self),
-                maxAttempts: try row.decode(column: "max_attempts", as: Int.self),
-                createdAt: Timestamp(milliseconds: try row.decode(column: "created_at", as: Int64.self)),
-                priority: try row.decode(column: "priority", as: Int.self),
-                runAt: Timestamp(milliseconds: try row.decode(column: "run_at", as: Int64.self)))
-        }
-        .sorted { a, b in
-            if a.priority != b.priority { return a.priority > b.priority }
-            if a.runAt != b.runAt { return a.runAt < b.runAt }
-            return a.id < b.id
-        }
+        return try QueueSQL.claimed(rows)
     }
 
     public func nextRunAt(queue: String) async throws -> Timestamp? {
@@ -357,7 +340,7 @@ public final class PostgresQueueDriver: QueueDriver {
 
     public func job(_ id: JobID) async throws -> JobRecord? {
         try await store.read { db in
-            try await db.raw("SELECT * FROM queue_jobs WHERE id = \(bind: id)").first().map(Self.record)
+            try await db.raw("SELECT * FROM queue_jobs WHERE id = \(bind: id)").first().map(QueueSQL.record)
         }
     }
 
@@ -369,7 +352,7 @@ public final class PostgresQueueDriver: QueueDriver {
                 WHERE (\(bind: state?.rawValue)::text IS NULL OR state = \(bind: state?.rawValue))
                   AND (\(bind: queue)::text IS NULL OR queue = \(bind: queue)) AND id < \(bind: before ?? .max)
                 ORDER BY id DESC LIMIT \(bind: limit)
-                """).all().map(Self.record)
+                """).all().map(QueueSQL.record)
         }
     }
 
@@ -385,62 +368,14 @@ public final class PostgresQueueDriver: QueueDriver {
     }
 
     public func discard(_ id: JobID) async throws -> Bool {
-        try await store.transaction { db in
-            try await db.raw("DELETE FROM queue_jobs WHERE id = \(bind: id) AND state IN ('dead', 'cancelled') RETURNING id").first() != nil
-        }
+        try await store.transaction { db in try await QueueSQL.discard(id, on: db) }
     }
 
     public func counts() async throws -> [QueueCount] {
-        try await store.read { db in
-            try await db.raw("SELECT queue, state, COUNT(*) AS n FROM queue_jobs GROUP BY queue, state ORDER BY queue, state").all()
-                .compactMap { row in
-                    guard let state = JobState(rawValue: try row.decode(column: "state", as: String.self)) else { return nil }
-                    return QueueCount(queue: try row.decode(column: "queue", as: String.self), state: state,
-                                      count: try row.decode(column: "n", as: Int.self))
-                }
-        }
+        try await store.read { db in try await QueueSQL.counts(on: db) }
     }
 
     public func pruneFinished(before cutoff: Timestamp) async throws -> Int {
-        try await store.transaction { db in
-            // Fired schedule slots too, but each schedule's latest: it anchors the catch-up rule.
-            try await db.raw("""
-                DELETE FROM queue_schedule_slots
-                WHERE fired_at < \(bind: cutoff.milliseconds)
-                  AND slot < (SELECT MAX(slot) FROM queue_schedule_slots latest WHERE latest.schedule = queue_schedule_slots.schedule)
-                """).run()
-            return try await db.raw("""
-                DELETE FROM queue_jobs WHERE state IN ('completed', 'cancelled') AND finished_at < \(bind: cutoff.milliseconds)
-                RETURNING id
-                """).all().count
-        }
-    }
-
-    private static func record(_ row: any SQLRow) throws -> JobRecord {
-        let errors = try row.decode(column: "errors", as: String.self)
-        return JobRecord(
-            id: try row.decode(column: "id", as: JobID.self),
-            kind: try row.decode(column: "kind", as: String.self),
-            queue: try row.decode(column: "queue", as: String.self),
-            state: JobState(rawValue: try row.decode(column: "state", as: String.self)) ?? .dead,
-            payload: try row.decode(column: "payload", as: String.self),
-            priority: try row.decode(column: "priority", as: Int.self),
-            attempt: try row.decode(column: "attempt", as: Int.self),
-            maxAttempts: try row.decode(column: "max_attempts", as: Int.self),
-            runAt: Timestamp(milliseconds: try row.decode(column: "run_at", as: Int64.self)),
-            createdAt: Timestamp(milliseconds: try row.decode(column: "created_at", as: Int64.self)),
-            finishedAt: try row.decode(column: "finished_at", as: Int64?.self).map(Timestamp.init(milliseconds:)),
-            uniqueKey: try row.decode(column: "unique_key", as: String?.self),
-            lastError: try row.decode(column: "last_error", as: String?.self),
-            errors: try JSONDecoder().decode([StoredAttemptError].self, from: Data(errors.utf8)).map {
-                JobAttemptError(attempt: $0.attempt, at: Timestamp(milliseconds: $0.at), error: $0.error)
-            })
-    }
-
-    /// An element of the `errors` JSON column.
-    private struct StoredAttemptError: Decodable {
-        let attempt: Int
-        let at: Int64
-        let error: String
+        try await store.transaction { db in try await QueueSQL.pruneFinished(before: cutoff, on: db) }
     }
 }

@@ -146,7 +146,8 @@ public final class AgoraServices: Sendable {
         let database: any Database
         let storage: DataStore
         if let url = settings.databaseURL {
-            let store = try await PostgresStore.open(url: url, connections: settings.postgresConnections, logger: logger)
+            let store = try await PostgresStore.open(url: url, connections: settings.postgresConnections,
+                                                    acquireTimeout: settings.postgresAcquireTimeout, logger: logger)
             database = store
             storage = DataStore(database: store, queueDriver: PostgresQueueDriver(store: store), textSearch: PostgresPostTextSearch())
         } else {

@@ -81,8 +81,11 @@ struct QueueCrashTests {
                     > 1 + (SELECT COUNT(*) FROM json_each(j.errors) e WHERE json_extract(e.value, '$.error') LIKE 'lease expired%')
                 """, on: db)
             #expect(unexplained == 0)
-            let rerun = try await count("SELECT COUNT(*) AS n FROM (SELECT job_id FROM queue_probe_runs GROUP BY job_id HAVING COUNT(*) > 1)", on: db)
-            #expect(rerun > 0, "the kill interrupted running jobs, which ran again")
+            // The jobs running at the kill were reclaimed when their leases expired. (Whether one
+            // ran twice depends on whether its handler had started: on a loaded machine a killed
+            // worker may hold only claims whose handlers had not begun.)
+            let reclaimed = try await count("SELECT COUNT(*) AS n FROM queue_jobs WHERE errors LIKE '%lease expired%'", on: db)
+            #expect(reclaimed > 0, "the kill interrupted running jobs, whose leases were reclaimed")
         }
         try await store.close()
     }

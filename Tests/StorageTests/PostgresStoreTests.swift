@@ -33,7 +33,7 @@ struct PostgresStoreTests {
     @Test("a transaction commits or rolls back whole; the error its body threw comes out unchanged")
     func commitAndRollback() async throws {
         try await withDatabase { url in
-            let store = try await PostgresStore.open(url: url, connections: 4, logger: logger)
+            let store = try await PostgresStore.open(url: url, connections: 4, acquireTimeout: .seconds(30), logger: logger)
             try await store.transaction { db in try await db.raw("CREATE TABLE t (n BIGINT PRIMARY KEY)").run() }
             try await store.transaction { db in try await db.raw("INSERT INTO t (n) VALUES (1)").run() }
             await #expect(throws: Refused.self) {
@@ -52,7 +52,7 @@ struct PostgresStoreTests {
     @Test("transactions that collide on a unique index run again and then see the winner (check, then insert)")
     func uniqueConflictRunsAgain() async throws {
         try await withDatabase { url in
-            let store = try await PostgresStore.open(url: url, connections: 16, logger: logger)
+            let store = try await PostgresStore.open(url: url, connections: 16, acquireTimeout: .seconds(30), logger: logger)
             try await store.transaction { db in
                 try await db.raw("CREATE TABLE names (name TEXT PRIMARY KEY, owner BIGINT NOT NULL)").run()
             }
@@ -83,7 +83,7 @@ struct PostgresStoreTests {
     @Test("a missing foreign row is MissingReference; an unreachable server is DatabaseUnavailable")
     func errorsAreStorageNeutral() async throws {
         try await withDatabase { url in
-            let store = try await PostgresStore.open(url: url, connections: 2, logger: logger)
+            let store = try await PostgresStore.open(url: url, connections: 2, acquireTimeout: .seconds(30), logger: logger)
             try await store.transaction { db in
                 try await db.raw("CREATE TABLE parents (id BIGINT PRIMARY KEY)").run()
                 try await db.raw("CREATE TABLE children (parent BIGINT NOT NULL REFERENCES parents(id))").run()
@@ -113,7 +113,7 @@ struct PostgresStoreTests {
         }
         try await withDatabase { url in
             let stores = try await withThrowingTaskGroup(of: PostgresStore.self) { group in
-                for _ in 0..<4 { group.addTask { try await PostgresStore.open(url: url, connections: 2, logger: logger) } }
+                for _ in 0..<4 { group.addTask { try await PostgresStore.open(url: url, connections: 2, acquireTimeout: .seconds(30), logger: logger) } }
                 return try await group.reduce(into: [PostgresStore]()) { $0.append($1) }
             }
             let applied = try await withThrowingTaskGroup(of: [Int].self) { group in
@@ -132,8 +132,8 @@ struct PostgresStoreTests {
     @Test("NOTIFY reaches every instance's listener; after its connection is killed it reconnects, resumes, and hears again")
     func listenerReconnects() async throws {
         try await withDatabase { url in
-            let sender = try await PostgresStore.open(url: url, connections: 2, logger: logger)
-            let receiver = try await PostgresStore.open(url: url, connections: 2, logger: logger)
+            let sender = try await PostgresStore.open(url: url, connections: 2, acquireTimeout: .seconds(30), logger: logger)
+            let receiver = try await PostgresStore.open(url: url, connections: 2, acquireTimeout: .seconds(30), logger: logger)
             let heard = Mutex<[String]>([])
             let resumed = Atomic<Int>(0)
             try await receiver.listener.subscribe(channel: "agora_test", notify: { payload in heard.withLock { $0.append(payload) } },

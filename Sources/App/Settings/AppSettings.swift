@@ -66,6 +66,8 @@ public struct AppSettings: Sendable {
     public var databaseURL: String?
     /// Connections each instance keeps to PostgreSQL at most.
     public var postgresConnections: Int = 20
+    /// How long a request waits for a PostgreSQL connection before it fails with 503.
+    public var postgresAcquireTimeout: Duration = .seconds(5)
 
     /// Posts kept in memory for `GET /api/posts/{id}`; 0 turns the cache off.
     public var postCacheEntries: Int = 10_000
@@ -124,6 +126,7 @@ public struct AppSettings: Sendable {
         sqliteReaders = max(1, config.int(forKey: "sqlite.readers", default: defaults.sqliteReaders))
         databaseURL = config.string(forKey: "database.url", isSecret: true).flatMap { $0.isEmpty ? nil : $0 }
         postgresConnections = max(2, config.int(forKey: "postgres.connections", default: defaults.postgresConnections))
+        postgresAcquireTimeout = .milliseconds(max(1, config.int(forKey: "postgres.acquire.timeout.millis", default: 5_000)))
         requireVerifiedEmail = config.bool(forKey: "require.verified.email", default: defaults.requireVerifiedEmail)
         smtpURL = config.string(forKey: "smtp.url", isSecret: true).flatMap { $0.isEmpty ? nil : $0 }
         smtpCAFile = config.string(forKey: "smtp.ca.file").flatMap { $0.isEmpty ? nil : $0 }

@@ -14,7 +14,8 @@ import _ConnectionPoolModule
 /// serial (a nickname checked, then taken) are backed by unique indexes; when two transactions
 /// collide on one (unique violation), or PostgreSQL breaks a deadlock or a serialization conflict,
 /// the loser's body runs again from the start, as `Database.transaction` allows, and then sees
-/// the winner's row. A server that cannot be reached fails fast with `DatabaseUnavailable`.
+/// the winner's row. A call that gets no connection in time (a server down, a pool exhausted)
+/// fails with `DatabaseUnavailable`.
 public final class PostgresStore: Database {
     public var engine: DatabaseEngine { .postgres }
 
@@ -46,7 +47,7 @@ public final class PostgresStore: Database {
     ///   - connections: the most connections this process keeps to the server.
     ///   - acquireTimeout: how long a call waits for a connection (all busy, or the server down)
     ///     before failing with `DatabaseUnavailable`.
-    public static func open(url: String, connections: Int = 20, acquireTimeout: Duration = .seconds(2),
+    public static func open(url: String, connections: Int = 20, acquireTimeout: Duration = .seconds(5),
                             logger: Logger) async throws -> PostgresStore {
         let configuration = try PostgresStoreConfiguration(url: url)
         var options = PostgresClient.Configuration.Options()
@@ -189,7 +190,7 @@ public final class PostgresStore: Database {
     }
 
     private static func onServer(_ url: String, logger: Logger, _ body: @escaping @Sendable (any SQLDatabase) async throws -> Void) async throws {
-        let store = try await open(url: url, connections: 1, logger: logger)
+        let store = try await open(url: url, connections: 1, acquireTimeout: .seconds(30), logger: logger)
         do {
             try await store.read(body)
             try await store.close()

@@ -16,6 +16,8 @@ func testSettings(_ change: (inout AppSettings) -> Void = { _ in }) -> AppSettin
         .appendingPathComponent("agora-test-\(UUID().uuidString)").path
     settings.bcryptCost = 4
     settings.port = 0
+    // Tests share two cores with the PostgreSQL server and each other: wait for connections longer.
+    settings.postgresAcquireTimeout = .seconds(30)
     change(&settings)
     return settings
 }

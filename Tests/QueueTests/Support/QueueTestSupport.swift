@@ -50,7 +50,7 @@ func withPostgresDatabase(_ body: (String) async throws -> Void) async throws {
 /// A migrated driver on its own store (one instance of Agora) over the database at `url`,
 /// closed afterwards.
 func withPostgresDriver(url: String, _ body: (PostgresQueueDriver, PostgresStore) async throws -> Void) async throws {
-    let store = try await PostgresStore.open(url: url, logger: Logger(label: "queue-test"))
+    let store = try await PostgresStore.open(url: url, acquireTimeout: .seconds(30), logger: Logger(label: "queue-test"))
     do {
         let driver = PostgresQueueDriver(store: store)
         try await driver.migrate()

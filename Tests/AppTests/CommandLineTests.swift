@@ -4,6 +4,17 @@ import Testing
 import FoundationNetworking
 #endif
 
+extension Process {
+    /// Launches the process while no other test launches one. Foundation's `Process.run()` crashed
+    /// (SIGSEGV in a memmove inside it) twice in full runs, each time as several suites launched
+    /// processes at once; launches take turns, what the processes do afterwards does not.
+    func runAlone() throws {
+        try Self.launches.withLock { try run() }
+    }
+
+    private static let launches = NSLock()
+}
+
 /// Runs the real `agora` executable that `swift test` builds beside the tests.
 struct AgoraProcess {
     static var executable: URL {
@@ -29,7 +40,7 @@ struct AgoraProcess {
         let pipe = Pipe()
         process.standardOutput = pipe
         process.standardError = pipe
-        try process.run()
+        try process.runAlone()
         let data = pipe.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
         return (process.terminationStatus, String(decoding: data, as: UTF8.self))
@@ -54,7 +65,7 @@ struct CommandLineTests {
         let pipe = Pipe()
         process.standardOutput = pipe
         process.standardError = FileHandle.nullDevice
-        try process.run()
+        try process.runAlone()
         let output = try await offCooperativePool {
             var output = ""
             while !output.contains("listening on http://") {

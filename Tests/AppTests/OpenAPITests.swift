@@ -54,7 +54,7 @@ let openAPIValidatorAvailable: Bool = {
     process.arguments = ["python3", "-c", "import openapi_spec_validator"]
     process.standardOutput = FileHandle.nullDevice
     process.standardError = FileHandle.nullDevice
-    guard (try? process.run()) != nil else { return false }
+    guard (try? process.runAlone()) != nil else { return false }
     process.waitUntilExit()
     if process.terminationStatus != 0 {
         print("skipping OpenAPI validation: python3 with openapi-spec-validator is not installed (.ci/run installs it)")
@@ -79,7 +79,7 @@ struct OpenAPIValidityTests {
         let pipe = Pipe()
         process.standardOutput = pipe
         process.standardError = pipe
-        try process.run()
+        try process.runAlone()
         let output = try await offCooperativePool { String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self) }
         process.waitUntilExit()
         #expect(process.terminationStatus == 0, "\(output)")

@@ -18,7 +18,7 @@ struct QueueCrashTests {
         process.environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("AGORA_") }.merging(environment) { $1 }
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
-        try process.run()
+        try process.runAlone()
         return process
     }
 

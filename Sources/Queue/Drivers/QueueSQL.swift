@@ -5,6 +5,31 @@ import Storage
 /// What the SQLite and PostgreSQL drivers share: the statements that read the same in both
 /// dialects, and the decoding of job rows. Each driver keeps what differs (claims, wake-ups).
 enum QueueSQL {
+    static func lastFiredSlot(schedule: String, on db: any SQLDatabase) async throws -> Timestamp? {
+        try await db.raw("SELECT MAX(slot) AS slot FROM queue_schedule_slots WHERE schedule = \(bind: schedule)")
+            .first()?.decode(column: "slot", as: Int64?.self).map(Timestamp.init(milliseconds:))
+    }
+
+    /// Records the slot and enqueues its job with `insert`, in the caller's transaction; nil if
+    /// the slot had fired already. Instances firing the same slot at once: the later INSERT waits
+    /// for the earlier's commit (PostgreSQL) or runs after it (SQLite's single writer), then does nothing.
+    static func fireScheduleSlot(schedule: String, slot: Timestamp, on db: any SQLDatabase,
+                                 insert: () async throws -> EnqueuedJob) async throws -> EnqueuedJob? {
+        let claimed = try await db.raw("""
+            INSERT INTO queue_schedule_slots (schedule, slot, job_id, fired_at)
+            VALUES (\(bind: schedule), \(bind: slot.milliseconds), 0, \(bind: Timestamp.now.milliseconds))
+            ON CONFLICT (schedule, slot) DO NOTHING
+            RETURNING slot
+            """).first()
+        guard claimed != nil else { return nil }
+        let enqueued = try await insert()
+        try await db.raw("""
+            UPDATE queue_schedule_slots SET job_id = \(bind: enqueued.id)
+            WHERE schedule = \(bind: schedule) AND slot = \(bind: slot.milliseconds)
+            """).run()
+        return enqueued
+    }
+
     static func discard(_ id: JobID, on db: any SQLDatabase) async throws -> Bool {
         try await db.raw("DELETE FROM queue_jobs WHERE id = \(bind: id) AND state IN ('dead', 'cancelled') RETURNING id").first() != nil
     }

@@ -32,12 +32,13 @@ public final class PostgresStore: Database {
     /// NOTIFY delivered to this process (queue wake-ups, chat fan-out across instances).
     public let listener: PostgresListener
 
-    private init(configuration: PostgresStoreConfiguration, client: PostgresClient, acquireTimeout: Duration, logger: Logger) {
+    private init(configuration: PostgresStoreConfiguration, client: PostgresClient, listener: PostgresListener,
+                 acquireTimeout: Duration, logger: Logger) {
         self.configuration = configuration
         self.acquireTimeout = acquireTimeout
         self.client = client
         self.logger = logger
-        self.listener = PostgresListener(configuration: configuration.connection(), logger: logger)
+        self.listener = listener
         self.runTask = Mutex(Task { await client.run() })
     }
 
@@ -55,7 +56,9 @@ public final class PostgresStore: Database {
         options.minimumConnections = 0
         options.connectionIdleTimeout = .seconds(60)
         let client = PostgresClient(configuration: configuration.client(options: options), backgroundLogger: logger)
-        let store = PostgresStore(configuration: configuration, client: client, acquireTimeout: acquireTimeout, logger: logger)
+        let listener = PostgresListener(configuration: try configuration.connection(), logger: logger)
+        let store = PostgresStore(configuration: configuration, client: client, listener: listener,
+                                  acquireTimeout: acquireTimeout, logger: logger)
         do {
             try await store.ping()
         } catch {
@@ -280,8 +283,8 @@ public struct PostgresStoreConfiguration: Sendable, Equatable {
     }
 
     /// The same server, for one connection of its own (the LISTEN connection).
-    func connection() -> PostgresConnection.Configuration {
-        let tls: PostgresConnection.Configuration.TLS = requireTLS ? .require(try! .init(configuration: .makeClientConfiguration())) : .disable
+    func connection() throws -> PostgresConnection.Configuration {
+        let tls: PostgresConnection.Configuration.TLS = requireTLS ? .require(try .init(configuration: .makeClientConfiguration())) : .disable
         return PostgresConnection.Configuration(host: host, port: port, username: username, password: password,
                                                 database: database, tls: tls)
     }

@@ -132,27 +132,12 @@ public final class SQLiteQueueDriver: QueueDriver {
     }
 
     public func lastFiredSlot(schedule: String) async throws -> Timestamp? {
-        try await store.read { db in
-            try await db.raw("SELECT MAX(slot) AS slot FROM queue_schedule_slots WHERE schedule = \(bind: schedule)")
-                .first()?.decode(column: "slot", as: Int64?.self)
-        }.map(Timestamp.init(milliseconds:))
+        try await store.read { db in try await QueueSQL.lastFiredSlot(schedule: schedule, on: db) }
     }
 
     public func fireScheduleSlot(schedule: String, slot: Timestamp, job: NewJob) async throws -> EnqueuedJob? {
         try await store.transaction { db in
-            let claimed = try await db.raw("""
-                INSERT INTO queue_schedule_slots (schedule, slot, job_id, fired_at)
-                VALUES (\(bind: schedule), \(bind: slot.milliseconds), 0, \(bind: Timestamp.now.milliseconds))
-                ON CONFLICT (schedule, slot) DO NOTHING
-                RETURNING slot
-                """).first()
-            guard claimed != nil else { return nil }
-            let enqueued = try await self.insert([job], on: db)[0]
-            try await db.raw("""
-                UPDATE queue_schedule_slots SET job_id = \(bind: enqueued.id)
-                WHERE schedule = \(bind: schedule) AND slot = \(bind: slot.milliseconds)
-                """).run()
-            return enqueued
+            try await QueueSQL.fireScheduleSlot(schedule: schedule, slot: slot, on: db) { try await self.insert([job], on: db)[0] }
         }
     }
 

@@ -5,6 +5,18 @@ import Storage
 /// What the SQLite and PostgreSQL drivers share: the statements that read the same in both
 /// dialects, and the decoding of job rows. Each driver keeps what differs (claims, wake-ups).
 enum QueueSQL {
+    static func saveSubscriptions(_ subscriptions: [TopicSubscription], on db: any SQLDatabase) async throws {
+        for subscription in subscriptions {
+            try await db.raw("""
+                INSERT INTO queue_subscriptions (topic, subscriber_group, job_kind, queue, max_attempts)
+                VALUES (\(bind: subscription.topic), \(bind: subscription.group), \(bind: subscription.jobKind),
+                        \(bind: subscription.queue), \(bind: subscription.maxAttempts))
+                ON CONFLICT (topic, subscriber_group) DO UPDATE
+                SET job_kind = excluded.job_kind, queue = excluded.queue, max_attempts = excluded.max_attempts
+                """).run()
+        }
+    }
+
     static func lastFiredSlot(schedule: String, on db: any SQLDatabase) async throws -> Timestamp? {
         try await db.raw("SELECT MAX(slot) AS slot FROM queue_schedule_slots WHERE schedule = \(bind: schedule)")
             .first()?.decode(column: "slot", as: Int64?.self).map(Timestamp.init(milliseconds:))

@@ -140,17 +140,7 @@ public final class PostgresQueueDriver: QueueDriver {
 
     public func saveSubscriptions(_ subscriptions: [TopicSubscription]) async throws {
         guard !subscriptions.isEmpty else { return }
-        try await store.transaction { db in
-            for subscription in subscriptions {
-                try await db.raw("""
-                    INSERT INTO queue_subscriptions (topic, subscriber_group, job_kind, queue, max_attempts)
-                    VALUES (\(bind: subscription.topic), \(bind: subscription.group), \(bind: subscription.jobKind),
-                            \(bind: subscription.queue), \(bind: subscription.maxAttempts))
-                    ON CONFLICT (topic, subscriber_group) DO UPDATE
-                    SET job_kind = excluded.job_kind, queue = excluded.queue, max_attempts = excluded.max_attempts
-                    """).run()
-            }
-        }
+        try await store.transaction { db in try await QueueSQL.saveSubscriptions(subscriptions, on: db) }
     }
 
     public func publish(topic: String, payload: String) async throws -> [EnqueuedJob] {

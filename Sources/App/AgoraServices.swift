@@ -28,6 +28,8 @@ public final class AgoraServices: Sendable {
     public let rooms: RoomService
     /// The live side of chat: the WebSocket connections, each room's fan-out and presence.
     public let chatHub: ChatHub
+    /// On PostgreSQL, what keeps the hubs of several instances in step; run it as a service.
+    let chatRelay: PostgresChatRelay?
     public let searchIndexer: SearchIndexer
     /// Buffers post views and writes them in batches.
     public let viewCounter: ViewCounter
@@ -65,8 +67,15 @@ public final class AgoraServices: Sendable {
         let postCache = PostCache(capacity: settings.postCacheEntries)
         let refreshTokens = SQLRefreshTokenRepository()
         let roomRepository = SQLRoomRepository()
-        chatHub = ChatHub(history: RoomHistory(database: database, rooms: roomRepository), configuration: settings.chatHub,
-                          logger: logger)
+        let chatHub = ChatHub(history: RoomHistory(database: database, rooms: roomRepository), configuration: settings.chatHub,
+                              logger: logger)
+        self.chatHub = chatHub
+        let chatRelay = storage.postgres.map {
+            PostgresChatRelay(store: $0, hub: chatHub, rooms: roomRepository, instanceTimeout: settings.chatInstanceTimeout,
+                              logger: logger)
+        }
+        self.chatRelay = chatRelay
+        let relay: any ChatRelay = chatRelay ?? SingleInstance()
         codes = AccountCodeService(
             database: database, users: users, refreshTokens: refreshTokens,
             codes: AccountCodes(repository: SQLAccountCodeRepository(),
@@ -83,9 +92,11 @@ public final class AgoraServices: Sendable {
                                           maxPerAddress: settings.maxLoginFailuresPerAddress,
                                           window: settings.loginFailureWindow),
             refreshTokenLifetime: settings.refreshTokenLifetime, postCache: postCache, rooms: roomRepository, chat: chatHub,
-            events: queue, codeService: codes)
-        notifications = NotificationService(database: database, notifications: SQLNotificationRepository(), posts: postRepository,
-                                            hub: chatHub)
+            relay: relay, events: queue, codeService: codes)
+        let notifications = NotificationService(database: database, notifications: SQLNotificationRepository(),
+                                                posts: postRepository, hub: chatHub, relay: relay)
+        self.notifications = notifications
+        chatRelay?.onNotifications { users in await notifications.pushConnected(users) }
         follows = FollowService(database: database, users: users, follows: SQLFollowRepository(), notifications: notifications)
         viewCounter = ViewCounter(database: database, posts: postRepository, cache: postCache,
                                   interval: settings.viewFlushInterval, logger: logger)
@@ -101,7 +112,7 @@ public final class AgoraServices: Sendable {
         uploads = UploadService(database: database, uploads: uploadRepository,
                                 files: UploadFiles(directory: Self.uploadsDirectory(in: settings)), queue: queue,
                                 maxBytes: settings.maxUploadBytes)
-        rooms = RoomService(database: database, rooms: roomRepository, users: users, codes: codes, hub: chatHub)
+        rooms = RoomService(database: database, rooms: roomRepository, users: users, codes: codes, hub: chatHub, relay: relay)
     }
 
     /// Where uploaded files are kept: `<data dir>/uploads`.
@@ -114,6 +125,8 @@ public final class AgoraServices: Sendable {
         let database: any Database
         let queueDriver: any QueueDriver
         let textSearch: any PostTextSearch
+        /// The database when it is PostgreSQL, which several instances may share.
+        var postgres: PostgresStore? { database as? PostgresStore }
     }
 
     /// Creates the data directory, opens the database (PostgreSQL when the settings name one,

@@ -20,9 +20,11 @@ public func buildApplication(services: AgoraServices, logger: Logger) -> some Ap
         server: HTTPServerBuilder { responder in chat.channel(responder: responder) },
         configuration: .init(address: .hostname(settings.host, port: settings.port), serverName: "agora"),
         // Stopped in reverse order: the HTTP server first, then the workers (which still need the
-        // database to release their leases), the view counter's last flush, the search indexer,
+        // database to release their leases), the chat relay (which clears this instance's presence),
+        // the view counter's last flush, the search indexer,
         // and the database last.
         services: [AgoraServicesLifecycle(services: services), services.searchIndexer, services.viewCounter]
+            + (services.chatRelay.map { [$0] } ?? [])
             + (settings.runWorkers ? [services.makeWorker(logger: logger)] : []),
         onServerRunning: { channel in
             let port = channel.localAddress?.port ?? settings.port

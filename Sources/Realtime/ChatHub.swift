@@ -9,7 +9,9 @@ import Synchronization
 ///   given. A published message with the next seq goes out at once; one from further ahead
 ///   (another sender's commit not yet published, or a notification that carries only a pointer)
 ///   waits, and if the gap is still open after `gapWait` the hub reads the missing messages from
-///   `history`. A seq at or below `fannedOut` is a repeat and is dropped.
+///   `history`. A seq at or below `fannedOut` is a repeat and is dropped. Another instance's
+///   message arrives as a pointer only (`notice(room:seq:)`, after its commit): the hub reads
+///   every message up to it from `history` at once, a page at a time, however many pointers come.
 /// - **Resume.** A join with `since` is subscribed first, with the live messages after
 ///   `fannedOut` buffered for it, then given `since+1 … fannedOut` from `history`, then the
 ///   buffer: no gap, no duplicate, whatever others send meanwhile.
@@ -18,6 +20,9 @@ import Synchronization
 ///   not flap; leaving on purpose is immediate. A room sends at most one presence frame per
 ///   interval: the first change goes out at once, later ones within the interval together at
 ///   its end, so a join storm of n users costs each member about one frame per interval, not n.
+///   With several instances, a user is online in a room while any instance has them there: the
+///   hub reports this instance's changes (`localPresenceChanges`) and merges the others'
+///   (`remotePresence`, `replaceRemotePresence`, `forgetInstance`).
 ///   The interval is `presenceInterval`, longer in rooms so big that their frames would pass
 ///   `presenceFramesPerSecond`. Every subscriber gets every presence frame, the user it names
 ///   included.
@@ -55,6 +60,10 @@ public final class ChatHub: Sendable {
         var catchingUp: [UInt64: [EncodedFrame]] = [:]
         /// Messages ahead of a gap, by seq.
         var pending: [Int64: ChatMessage] = [:]
+        /// The highest seq known to be stored (another instance's pointer); the gap fill reads up to it.
+        var noticed: Int64 = 0
+        /// Set when the store must be read once more after `fannedOut`, whatever is pending.
+        var reread = false
         var fillingGap = false
         /// Online users: their connections in this room.
         var online: [Int64: (user: ChatUser, connections: Set<UInt64>)] = [:]
@@ -80,7 +89,35 @@ public final class ChatHub: Sendable {
         var connections: [UInt64: (connection: ChatConnection, rooms: Set<Int64>)] = [:]
         /// Each connected user's connections.
         var byUser: [Int64: Set<UInt64>] = [:]
+        /// Other instances' online users, per room (tracked here or not): the instances that have each.
+        var remote: [Int64: [Int64: (user: ChatUser, instances: Set<String>)]] = [:]
+        /// Where this instance's presence changes go, once someone asked for them.
+        var presenceReports: AsyncStream<PresenceChange>.Continuation?
         var closed = false
+
+        /// Whether `userID` is online in the room here (a connection, or within the grace period) or elsewhere.
+        func isOnline(_ userID: Int64, in roomID: Int64) -> Bool {
+            if let room = rooms[roomID], room.online[userID] != nil || room.leaving[userID] != nil { return true }
+            return remote[roomID]?[userID] != nil
+        }
+
+        /// Reports that `user` came online on this instance in the room, or went offline here.
+        func report(_ user: ChatUser, online: Bool, in roomID: Int64) {
+            presenceReports?.yield(PresenceChange(room: roomID, user: user, online: online))
+        }
+    }
+
+    /// A user who came online in a room on this instance, or went offline there.
+    public struct PresenceChange: Sendable, Equatable {
+        public let room: Int64
+        public let user: ChatUser
+        public let online: Bool
+
+        public init(room: Int64, user: ChatUser, online: Bool) {
+            self.room = room
+            self.user = user
+            self.online = online
+        }
     }
 
     private let state = Mutex(State())
@@ -142,6 +179,7 @@ public final class ChatHub: Sendable {
     public func shutdown() {
         let connections = state.withLock { state -> [ChatConnection] in
             state.closed = true
+            state.presenceReports?.finish()
             return state.connections.values.map(\.connection)
         }
         for connection in connections { connection.close(.goingAway) }
@@ -169,20 +207,24 @@ public final class ChatHub: Sendable {
                 // this room was tracked: one read after `lastSeq` catches it.
                 room = Room(fannedOut: lastSeq)
                 room.fillingGap = true
+                room.reread = true
                 checkStore = true
                 state.rooms[roomID] = room
             }
-            let alreadyOnline = room.online[connection.user.id] != nil || room.leaving[connection.user.id] != nil
+            let wasOnline = state.isOnline(connection.user.id, in: roomID)
+            let alreadyHere = room.online[connection.user.id] != nil || room.leaving[connection.user.id] != nil
             room.leaving[connection.user.id] = nil
             room.online[connection.user.id, default: (connection.user, [])].connections.insert(connection.id)
             room.subscribers[connection.id] = connection
             room.catchingUp[connection.id] = []
             state.connections[connection.id]?.rooms.insert(roomID)
-            if !alreadyOnline { schedulePresence = announce(connection.user, online: true, in: roomID, room: room) }
-            return (room.fannedOut, members.map { room.online[$0.id] != nil })
+            if !alreadyHere { state.report(connection.user, online: true, in: roomID) }
+            if !wasOnline { schedulePresence = announce(connection.user, online: true, in: roomID, room: room) }
+            let remote = state.remote[roomID] ?? [:]
+            return (room.fannedOut, members.map { room.online[$0.id] != nil || remote[$0.id] != nil })
         }
         if checkStore {
-            Task { await self.fillGap(in: roomID, readOnce: true) }
+            Task { await self.fillGap(in: roomID, wait: false) }
         }
         if let schedulePresence { sendPresenceLater(in: roomID, after: schedulePresence) }
         guard let subscribed else { return }
@@ -217,7 +259,13 @@ public final class ChatHub: Sendable {
             guard let room = state.rooms[roomID], room.subscribers.removeValue(forKey: connection.id) != nil else { return nil }
             room.catchingUp[connection.id] = nil
             state.connections[connection.id]?.rooms.remove(roomID)
-            let schedule = removeOnline(connection, from: room) ? announce(connection.user, online: false, in: roomID, room: room) : nil
+            var schedule: Duration?
+            if removeOnline(connection, from: room) {
+                state.report(connection.user, online: false, in: roomID)
+                if !state.isOnline(connection.user.id, in: roomID) {
+                    schedule = announce(connection.user, online: false, in: roomID, room: room)
+                }
+            }
             dropIfUnused(roomID, in: &state)
             return schedule
         }
@@ -239,7 +287,8 @@ public final class ChatHub: Sendable {
                 connection.send(frame)
             }
             let wasOnline = [room.online.removeValue(forKey: userID) != nil, room.leaving.removeValue(forKey: userID) != nil].contains(true)
-            let schedule = wasOnline ? announce(user, online: false, in: roomID, room: room) : nil
+            if wasOnline { state.report(user, online: false, in: roomID) }
+            let schedule = wasOnline && !state.isOnline(userID, in: roomID) ? announce(user, online: false, in: roomID, room: room) : nil
             dropIfUnused(roomID, in: &state)
             return schedule
         }
@@ -253,15 +302,21 @@ public final class ChatHub: Sendable {
             let connections = (state.byUser.removeValue(forKey: userID) ?? []).compactMap { state.connections.removeValue(forKey: $0)?.connection }
             var schedules: [(Int64, Duration)] = []
             for (roomID, room) in state.rooms {
-                let user = room.online[userID]?.user ?? room.leaving[userID]?.user
+                let here = room.online[userID]?.user ?? room.leaving[userID]?.user
+                let user = here ?? state.remote[roomID]?[userID]?.user
                 for connection in connections {
                     room.subscribers[connection.id] = nil
                     room.catchingUp[connection.id] = nil
                 }
                 room.online[userID] = nil
                 room.leaving[userID] = nil
+                state.remote[roomID]?[userID] = nil
+                if let here { state.report(here, online: false, in: roomID) }
                 if let user, let delay = announce(user, online: false, in: roomID, room: room) { schedules.append((roomID, delay)) }
                 dropIfUnused(roomID, in: &state)
+            }
+            for roomID in Array(state.remote.keys) where state.remote[roomID]?.removeValue(forKey: userID) != nil {
+                if state.remote[roomID]?.isEmpty == true { state.remote[roomID] = nil }
             }
             return (connections, schedules)
         }
@@ -273,6 +328,7 @@ public final class ChatHub: Sendable {
     /// in it gets an error frame `not_found` and stops receiving it.
     public func closeRoom(_ roomID: Int64) {
         state.withLock { state in
+            state.remote[roomID] = nil
             guard let room = state.rooms.removeValue(forKey: roomID) else { return }
             let frame = ServerFrame.error(code: "not_found", message: "This room no longer exists.", room: roomID).encoded()
             for connection in room.subscribers.values {
@@ -309,7 +365,7 @@ public final class ChatHub: Sendable {
             return false
         }
         if startGapFill {
-            Task { await self.fillGap(in: message.room) }
+            Task { await self.fillGap(in: message.room, wait: true) }
         }
     }
 
@@ -348,18 +404,156 @@ public final class ChatHub: Sendable {
         state.withLock { state in
             var counts: [Int64: Int] = [:]
             for id in roomIDs {
-                if let room = state.rooms[id] { counts[id] = room.online.count }
+                let count = Self.onlineUsers(in: id, state: state).count
+                if count > 0 { counts[id] = count }
             }
             return counts
         }
     }
 
-    /// The ids of the users online in `room`.
+    /// The ids of the users online in `room`, on this instance or another.
     public func onlineUsers(in roomID: Int64) -> Set<Int64> {
-        state.withLock { Set($0.rooms[roomID]?.online.keys ?? [:].keys) }
+        state.withLock { Self.onlineUsers(in: roomID, state: $0) }
+    }
+
+    private static func onlineUsers(in roomID: Int64, state: State) -> Set<Int64> {
+        var users = Set(state.rooms[roomID]?.online.keys ?? [:].keys)
+        if let remote = state.remote[roomID] { users.formUnion(remote.keys) }
+        return users
+    }
+
+    // MARK: Other instances
+
+    /// A message up to `seq` is stored in `room` (another instance's pointer, sent on its
+    /// commit): every message after `fannedOut` up to it is read from `history` and delivered in
+    /// order, at once and a page at a time. Repeats and rooms nobody here is in cost nothing.
+    public func notice(room roomID: Int64, seq: Int64) {
+        let start = state.withLock { state -> Bool in
+            guard let room = state.rooms[roomID], seq > room.fannedOut else { return false }
+            room.noticed = max(room.noticed, seq)
+            guard !room.fillingGap else { return false }
+            room.fillingGap = true
+            return true
+        }
+        if start { Task { await self.fillGap(in: roomID, wait: false) } }
+    }
+
+    /// Reads every room followed here once more after its `fannedOut`: after pointers may have
+    /// been lost (the notification connection dropped), so that nothing stored is skipped.
+    public func catchUp() {
+        let starts = state.withLock { state -> [Int64] in
+            var starts: [Int64] = []
+            for (roomID, room) in state.rooms {
+                room.reread = true
+                if !room.fillingGap {
+                    room.fillingGap = true
+                    starts.append(roomID)
+                }
+            }
+            return starts
+        }
+        for roomID in starts { Task { await self.fillGap(in: roomID, wait: false) } }
+    }
+
+    /// The users subscribed here, per room: to check against the stored members after removals
+    /// may have been missed.
+    public func subscribedUsers() -> [Int64: Set<Int64>] {
+        state.withLock { state in
+            state.rooms.compactMapValues { room in
+                room.subscribers.isEmpty ? nil : Set(room.subscribers.values.map(\.user.id))
+            }
+        }
+    }
+
+    /// This instance's presence changes, in order, from now on (one stream per hub; a second
+    /// call ends the first). Nothing is recorded before the first call.
+    public func localPresenceChanges() -> AsyncStream<PresenceChange> {
+        let (stream, continuation) = AsyncStream.makeStream(of: PresenceChange.self)
+        let previous = state.withLock { state in
+            defer { state.presenceReports = continuation }
+            return state.presenceReports
+        }
+        previous?.finish()
+        return stream
+    }
+
+    /// Who is online on this instance: per room, each user with a connection there or within the grace period.
+    public func localPresence() -> [PresenceChange] {
+        state.withLock { state in
+            state.rooms.flatMap { roomID, room in
+                room.online.values.map { PresenceChange(room: roomID, user: $0.user, online: true) }
+                    + room.leaving.values.map { PresenceChange(room: roomID, user: $0.user, online: true) }
+            }
+        }
+    }
+
+    /// Records that `instance` has `user` online in the room, or no longer; members here see the
+    /// change if the user's presence over all instances changed.
+    public func remotePresence(_ user: ChatUser, online: Bool, in roomID: Int64, instance: String) {
+        let schedules = state.withLock { state -> [(Int64, Duration)] in
+            let before = state.isOnline(user.id, in: roomID)
+            if online {
+                state.remote[roomID, default: [:]][user.id, default: (user, [])].instances.insert(instance)
+            } else if state.remote[roomID]?[user.id]?.instances.remove(instance) != nil {
+                if state.remote[roomID]?[user.id]?.instances.isEmpty == true { state.remote[roomID]?[user.id] = nil }
+                if state.remote[roomID]?.isEmpty == true { state.remote[roomID] = nil }
+            }
+            return announceChanges(of: [(roomID, user, before)], in: &state)
+        }
+        for (roomID, delay) in schedules { sendPresenceLater(in: roomID, after: delay) }
+    }
+
+    /// Replaces every other instance's presence with `entries` (read from the store after the
+    /// notifications may have been missed); members see what changed.
+    public func replaceRemotePresence(_ entries: [(instance: String, room: Int64, user: ChatUser)]) {
+        let schedules = state.withLock { state -> [(Int64, Duration)] in
+            var affected: [Int64: [Int64: ChatUser]] = [:]
+            for (roomID, users) in state.remote {
+                for (userID, entry) in users { affected[roomID, default: [:]][userID] = entry.user }
+            }
+            for entry in entries { affected[entry.room, default: [:]][entry.user.id] = entry.user }
+            let before = affected.flatMap { roomID, users in
+                users.values.map { (roomID, $0, state.isOnline($0.id, in: roomID)) }
+            }
+            state.remote = [:]
+            for entry in entries {
+                state.remote[entry.room, default: [:]][entry.user.id, default: (entry.user, [])].instances.insert(entry.instance)
+            }
+            return announceChanges(of: before, in: &state)
+        }
+        for (roomID, delay) in schedules { sendPresenceLater(in: roomID, after: delay) }
+    }
+
+    /// Forgets the presence of an instance that stopped; its users go offline where no other instance has them.
+    public func forgetInstance(_ instance: String) {
+        let schedules = state.withLock { state -> [(Int64, Duration)] in
+            var before: [(Int64, ChatUser, Bool)] = []
+            for (roomID, users) in state.remote {
+                for (userID, entry) in users where entry.instances.contains(instance) {
+                    before.append((roomID, entry.user, true))
+                    state.remote[roomID]?[userID]?.instances.remove(instance)
+                    if state.remote[roomID]?[userID]?.instances.isEmpty == true { state.remote[roomID]?[userID] = nil }
+                }
+                if state.remote[roomID]?.isEmpty == true { state.remote[roomID] = nil }
+            }
+            return announceChanges(of: before, in: &state)
+        }
+        for (roomID, delay) in schedules { sendPresenceLater(in: roomID, after: delay) }
     }
 
     // MARK: Inside the lock
+
+    /// Announces, in the rooms followed here, each user whose presence differs from `before`;
+    /// returns the presence frames to send later.
+    private func announceChanges(of before: [(room: Int64, user: ChatUser, online: Bool)], in state: inout State) -> [(Int64, Duration)] {
+        var schedules: [(Int64, Duration)] = []
+        for (roomID, user, wasOnline) in before {
+            let online = state.isOnline(user.id, in: roomID)
+            guard online != wasOnline, let room = state.rooms[roomID] else { continue }
+            if let delay = announce(user, online: online, in: roomID, room: room) { schedules.append((roomID, delay)) }
+        }
+        return schedules
+    }
 
     /// Gives the frame of message `seq` to every subscriber (held for those catching up).
     private func deliver(_ frame: EncodedFrame, seq: Int64, in room: Room) {
@@ -458,7 +652,9 @@ public final class ChatHub: Sendable {
         let schedulePresence = state.withLock { state -> Duration? in
             guard let room = state.rooms[roomID], let leaving = room.leaving[userID], leaving.generation == generation else { return nil }
             room.leaving[userID] = nil
-            let schedule = room.online[userID] == nil ? announce(leaving.user, online: false, in: roomID, room: room) : nil
+            guard room.online[userID] == nil else { return nil }
+            state.report(leaving.user, online: false, in: roomID)
+            let schedule = state.isOnline(userID, in: roomID) ? nil : announce(leaving.user, online: false, in: roomID, room: room)
             dropIfUnused(roomID, in: &state)
             return schedule
         }
@@ -477,21 +673,22 @@ public final class ChatHub: Sendable {
         }
     }
 
-    /// Reads the messages missing before the room's pending ones and delivers them in order.
-    private func fillGap(in roomID: Int64, readOnce: Bool = false) async {
-        var readOnce = readOnce
-        if !readOnce { try? await Task.sleep(for: configuration.gapWait) }
+    /// Reads the messages missing before the room's pending ones, up to the highest noticed seq
+    /// (and once more when `reread` is set), and delivers them in order. With `wait`, first gives
+    /// the publications on their way `gapWait` to arrive.
+    private func fillGap(in roomID: Int64, wait: Bool) async {
+        if wait { try? await Task.sleep(for: configuration.gapWait) }
         while true {
             let after = state.withLock { state -> Int64? in
                 guard let room = state.rooms[roomID] else { return nil }
-                if room.pending.isEmpty && !readOnce {
+                if room.pending.isEmpty && room.noticed <= room.fannedOut && !room.reread {
                     room.fillingGap = false
                     dropIfUnused(roomID, in: &state)
                     return nil
                 }
+                room.reread = false
                 return room.fannedOut
             }
-            readOnce = false
             guard let after else { return }
             let page: [ChatMessage]
             do {

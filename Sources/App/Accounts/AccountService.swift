@@ -26,6 +26,8 @@ public struct AccountService: Sendable {
     /// A deleted account's chat connections close, and the rooms it owned close for everyone.
     let rooms: any RoomRepository
     let chat: ChatHub
+    /// Tells the other instances' hubs of a deleted account and its rooms, on commit.
+    let relay: any ChatRelay
     /// Where account events are published (in the transaction that causes them).
     let events: JobQueue
     /// Issues the verification code that a sign-up mails.
@@ -183,10 +185,12 @@ public struct AccountService: Sendable {
     /// Deletes the account; its posts, comments, likes, follows, tokens, rooms and memberships go
     /// with it. Its chat connections close at once, and the rooms it owned close for everyone in them.
     public func deleteAccount(_ id: Int64) async throws {
-        let (users, rooms) = (self.users, self.rooms)
+        let (users, rooms, relay) = (self.users, self.rooms, self.relay)
         let owned = try await database.transaction { db in
             let owned = try await rooms.owned(by: id, on: db)
             try await users.delete(id: id, on: db)
+            try await relay.announce(.accountDeleted(user: id), on: db)
+            for room in owned { try await relay.announce(.roomClosed(room: room), on: db) }
             return owned
         }
         postCache.invalidateAll()

@@ -17,6 +17,8 @@ public struct RoomService: Sendable {
     let codes: AccountCodeService
     /// The live side of the rooms: who is connected, and the fan-out of stored messages.
     let hub: ChatHub
+    /// The other instances' hubs, told of each message and removal on commit.
+    let relay: any ChatRelay
 
     /// A room's fields as a client sent them (validated by `create`).
     public struct Draft: Sendable {
@@ -103,6 +105,7 @@ public struct RoomService: Sendable {
                                             message: "The owner cannot leave their room; delete the account to end it.")
             }
             _ = try await rooms.removeMember(userID, from: room, on: db)
+            try await relay.announce(.memberRemoved(room: room, user: userID), on: db)
         }
         hub.remove(user: userID, from: room)
     }
@@ -175,7 +178,7 @@ public struct RoomService: Sendable {
         let body = ChatRules.body(body, problems: &problems)
         let clientMsgId = ChatRules.clientMsgId(clientMsgId, problems: &problems)
         guard problems.isEmpty, let body else { throw ServiceError.validation(problems) }
-        let rooms = self.rooms
+        let rooms = self.rooms, relay = self.relay
         let outcome: AppendOutcome
         do {
             outcome = try await database.transaction { db -> AppendOutcome in
@@ -190,6 +193,7 @@ public struct RoomService: Sendable {
                 let message = NewChatMessage(room: room, seq: seq, senderID: senderID, body: body, clientMsgId: clientMsgId,
                                              sentAt: .now)
                 guard let stored = try await rooms.insertMessage(message, on: db) else { throw ConcurrentResend() }
+                try await relay.announce(.message(instance: relay.instance, room: room, seq: seq), on: db)
                 return .stored(stored, duplicate: false)
             }
         } catch is ConcurrentResend {

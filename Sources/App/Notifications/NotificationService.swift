@@ -18,6 +18,8 @@ public struct NotificationService: Sendable {
     let posts: any PostRepository
     /// The live connections notifications are pushed to.
     let hub: ChatHub
+    /// The other instances, which push to the users connected to them.
+    let relay: any ChatRelay
 
     /// Stores a notification for `userID` in the caller's transaction, unless the user is the
     /// actor; returns the user notified, for `pushLatest` after the commit.
@@ -37,11 +39,24 @@ public struct NotificationService: Sendable {
         return userID
     }
 
-    /// Sends each user who has a live connection their newest notification and unread count
-    /// (`{"type":"notification","notification":{…},"unreadCount":n}`). Call after the commit that
-    /// notified them. Best effort: a failed read skips the push, and the notification stays
-    /// listed as usual.
+    /// Sends each user who has a live connection, here or on another instance, their newest
+    /// notification and unread count (`{"type":"notification","notification":{…},"unreadCount":n}`).
+    /// Call after the commit that notified them. Best effort: a failed read skips the push, and
+    /// the notification stays listed as usual.
     func pushLatest(to userIDs: some Sequence<Int64>) async {
+        var elsewhere: [Int64] = []
+        var here: [Int64] = []
+        for userID in userIDs {
+            if hub.isConnected(userID) { here.append(userID) } else { elsewhere.append(userID) }
+        }
+        await pushConnected(here)
+        for start in stride(from: 0, to: elsewhere.count, by: ChatEvent.usersPerEvent) {
+            await relay.broadcast(.notifications(users: Array(elsewhere[start..<min(start + ChatEvent.usersPerEvent, elsewhere.count)])))
+        }
+    }
+
+    /// `pushLatest` for the users connected to this instance.
+    func pushConnected(_ userIDs: [Int64]) async {
         let notifications = self.notifications
         for userID in userIDs where hub.isConnected(userID) {
             guard let (latest, unread) = try? await database.read({ db in
@@ -74,11 +89,10 @@ public struct NotificationService: Sendable {
                 return true
             }
             guard postExists else { return }
-            let online = hub.connectedUsers()
-            if !online.isEmpty, let followers = try? await database.read({ db in
+            if let followers = try? await database.read({ db in
                 try await notifications.followerIDs(of: event.authorId, follows: (after + 1)...batchEnd, on: db)
             }) {
-                await pushLatest(to: followers.filter(online.contains))
+                await pushLatest(to: followers)
             }
             cursor = batchEnd
         }

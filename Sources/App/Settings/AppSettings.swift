@@ -68,6 +68,9 @@ public struct AppSettings: Sendable {
     public var postgresConnections: Int = 20
     /// How long a request waits for a PostgreSQL connection before it fails with 503.
     public var postgresAcquireTimeout: Duration = .seconds(5)
+    /// On PostgreSQL, how long after an instance's last heartbeat the others count it as
+    /// stopped, and its chat users as offline (they heartbeat every third of it).
+    public var chatInstanceTimeout: Duration = .seconds(15)
 
     /// Posts kept in memory for `GET /api/posts/{id}`; 0 turns the cache off.
     public var postCacheEntries: Int = 10_000
@@ -127,6 +130,7 @@ public struct AppSettings: Sendable {
         databaseURL = config.string(forKey: "database.url", isSecret: true).flatMap { $0.isEmpty ? nil : $0 }
         postgresConnections = max(2, config.int(forKey: "postgres.connections", default: defaults.postgresConnections))
         postgresAcquireTimeout = .milliseconds(max(1, config.int(forKey: "postgres.acquire.timeout.millis", default: 5_000)))
+        chatInstanceTimeout = .milliseconds(max(300, config.int(forKey: "chat.instance.timeout.millis", default: 15_000)))
         requireVerifiedEmail = config.bool(forKey: "require.verified.email", default: defaults.requireVerifiedEmail)
         smtpURL = config.string(forKey: "smtp.url", isSecret: true).flatMap { $0.isEmpty ? nil : $0 }
         smtpCAFile = config.string(forKey: "smtp.ca.file").flatMap { $0.isEmpty ? nil : $0 }

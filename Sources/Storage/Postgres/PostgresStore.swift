@@ -15,7 +15,9 @@ import _ConnectionPoolModule
 /// collide on one (unique violation), or PostgreSQL breaks a deadlock or a serialization conflict,
 /// the loser's body runs again from the start, as `Database.transaction` allows, and then sees
 /// the winner's row. A call that gets no connection in time (a server down, a pool exhausted)
-/// fails with `DatabaseUnavailable`.
+/// fails with `DatabaseUnavailable`; after such a failure, or a lost connection, calls fail with it
+/// at once (a 503 in a millisecond, not after a wait each) until a probe finds the server
+/// answering again. The pool reconnects by itself.
 public final class PostgresStore: Database {
     public var engine: DatabaseEngine { .postgres }
 
@@ -28,6 +30,9 @@ public final class PostgresStore: Database {
     private let client: PostgresClient
     private let runTask: Mutex<Task<Void, Never>?>
     private let closed = Atomic<Bool>(false)
+    /// Set while the server does not answer: calls fail at once; `probe` clears it.
+    private let unreachable = Atomic<Bool>(false)
+    private let probing = Atomic<Bool>(false)
     public let logger: Logger
     /// NOTIFY delivered to this process (queue wake-ups, chat fan-out across instances).
     public let listener: PostgresListener
@@ -109,44 +114,128 @@ public final class PostgresStore: Database {
     /// Waiting for a connection is bounded, so an unreachable server fails requests fast.
     public func withConnection<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T {
         if closed.load(ordering: .relaxed) { throw DatabaseUnavailable("the database is closed") }
-        let client = self.client, timeout = acquireTimeout
+        if unreachable.load(ordering: .relaxed) { throw DatabaseUnavailable("PostgreSQL does not answer; trying again") }
         do {
-            // The pool waits for a connection as long as it takes (it keeps retrying a server that
-            // is down); a request should fail with 503 instead. The lease races a timer that only
-            // counts until the connection is lent: the body itself may take as long as it needs.
-            return try await withThrowingTaskGroup(of: Leased<T>.self) { group in
-                let lent = LentFlag()
-                group.addTask {
-                    .value(try await client.withConnection { connection in
-                        lent.value.store(true, ordering: .relaxed)
-                        return try await body(connection)
-                    })
+            return try await lease(body)
+        } catch let error as DatabaseUnavailable {
+            if !closed.load(ordering: .relaxed) { markUnreachable(error) }
+            throw error
+        }
+    }
+
+    /// Fails calls at once from now on, and probes the server until it answers.
+    private func markUnreachable(_ error: DatabaseUnavailable) {
+        unreachable.store(true, ordering: .relaxed)
+        guard probing.compareExchange(expected: false, desired: true, ordering: .relaxed).exchanged else { return }
+        logger.warning("PostgreSQL does not answer; requests fail at once until it does", metadata: ["error": "\(error)"])
+        Task {
+            while !closed.load(ordering: .relaxed) {
+                // Each attempt is bounded: a probe that hung would keep every call failing.
+                let attempt = Task { try await self.lease { [logger] connection in _ = try await connection.query("SELECT 1", logger: logger) } }
+                let watchdog = Task {
+                    try await Task.sleep(for: .seconds(2))
+                    attempt.cancel()
                 }
-                group.addTask {
-                    try await Task.sleep(for: timeout)
-                    if lent.value.load(ordering: .relaxed) { return .timerExpired }
-                    throw DatabaseUnavailable("no PostgreSQL connection within \(timeout)")
-                }
-                while let next = try await group.next() {
-                    if case .value(let value) = next {
-                        group.cancelAll()
-                        return value
+                let answered = (try? await attempt.value) != nil
+                watchdog.cancel()
+                if answered { break }
+                try? await Task.sleep(for: .milliseconds(250))
+            }
+            unreachable.store(false, ordering: .relaxed)
+            probing.store(false, ordering: .relaxed)
+            logger.notice("PostgreSQL answers again")
+        }
+    }
+
+    /// `withConnection` without the unreachable check.
+    private func lease<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T {
+        let client = self.client, timeout = acquireTimeout
+        // The pool waits for a connection as long as it takes (it keeps retrying a server that is
+        // down); a request should fail with 503 instead. The lease races a timer that only counts
+        // until the connection is lent: the body itself may take as long as it needs. On a timeout
+        // the caller gets its error at once: the abandoned lease is cancelled, never awaited (a
+        // task group would wait for it, and a lease stuck in a failing pool would hang the caller).
+        let lease = Lease<T>()
+        do {
+            return try await withTaskCancellationHandler {
+                try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
+                    lease.start(continuation)
+                    let work = Task {
+                        do {
+                            lease.finish(.success(try await client.withConnection { connection in
+                                // Lent after the timer fired: the caller has its error, the body must not run.
+                                guard lease.phase.compareExchange(expected: Lease<T>.waiting, desired: Lease<T>.lent,
+                                                                  ordering: .relaxed).exchanged else { throw CancellationError() }
+                                return try await body(connection)
+                            }))
+                        } catch {
+                            lease.finish(.failure(error))
+                        }
                     }
+                    let timer = Task {
+                        try? await Task.sleep(for: timeout)
+                        guard !Task.isCancelled, lease.phase.compareExchange(expected: Lease<T>.waiting, desired: Lease<T>.timedOut,
+                                                                             ordering: .relaxed).exchanged else { return }
+                        if lease.finish(.failure(DatabaseUnavailable("no PostgreSQL connection within \(timeout)"))) { work.cancel() }
+                    }
+                    lease.tasks(work: work, timer: timer)
                 }
-                throw StorageInvariant("a connection lease ended without a result")
+            } onCancel: {
+                lease.cancel()
             }
         } catch {
             throw Self.translate(error)
         }
     }
 
-    private final class LentFlag: Sendable {
-        let value = Atomic<Bool>(false)
-    }
+    /// One connection lease racing its timer: whichever ends first resumes the caller, once.
+    private final class Lease<T: Sendable>: Sendable {
+        static var waiting: Int { 0 }
+        static var lent: Int { 1 }
+        static var timedOut: Int { 2 }
+        /// Waiting for a connection, lent one (the body runs), or timed out (it never will).
+        let phase = Atomic<Int>(0)
+        private let state = Mutex<(continuation: CheckedContinuation<T, any Error>?, work: Task<Void, Never>?,
+                                   timer: Task<Void, Never>?, cancelled: Bool)>((nil, nil, nil, false))
 
-    private enum Leased<T: Sendable>: Sendable {
-        case value(T)
-        case timerExpired
+        func start(_ continuation: CheckedContinuation<T, any Error>) {
+            state.withLock { $0.continuation = continuation }
+        }
+
+        func tasks(work: Task<Void, Never>, timer: Task<Void, Never>) {
+            let cancelled = state.withLock { state in
+                state.work = work
+                state.timer = timer
+                return state.cancelled
+            }
+            if cancelled { work.cancel(); timer.cancel() }
+        }
+
+        /// Resumes the caller with `result` unless it was resumed already; true if this call did.
+        @discardableResult
+        func finish(_ result: Result<T, any Error>) -> Bool {
+            let (continuation, timer) = state.withLock { state in
+                defer { state.continuation = nil }
+                return (state.continuation, state.timer)
+            }
+            timer?.cancel()
+            continuation?.resume(with: result)
+            return continuation != nil
+        }
+
+        /// The caller was cancelled: still waiting for a connection, it returns at once and the
+        /// body never runs; with a connection lent, the body is cancelled and its end awaited.
+        func cancel() {
+            let (work, timer) = state.withLock { state in
+                state.cancelled = true
+                return (state.work, state.timer)
+            }
+            work?.cancel()
+            timer?.cancel()
+            if phase.compareExchange(expected: Self.waiting, desired: Self.timedOut, ordering: .relaxed).exchanged {
+                finish(.failure(CancellationError()))
+            }
+        }
     }
 
     /// PostgreSQL's errors in storage-neutral terms; anything else passes through unchanged.

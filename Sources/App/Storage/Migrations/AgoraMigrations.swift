@@ -13,6 +13,7 @@ enum AgoraMigrations {
         CreateUploads(),
         CreateChatRooms(),
         IndexRoomMemberOrder(),
+        CreateChatPresence(),
     ]
 }
 

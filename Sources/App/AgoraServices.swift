@@ -64,17 +64,22 @@ public final class AgoraServices: Sendable {
         let uploadRepository = SQLUploadRepository()
         repositories = Repositories(users: users, posts: postRepository, comments: commentRepository)
         searchIndexer = SearchIndexer(database: database, index: storage.textSearch as? any BatchedTextIndex, logger: logger)
-        let postCache = PostCache(capacity: settings.postCacheEntries)
+        // With a shared database, another instance's change reaches this cache as a message; an
+        // entry is also read again after 5 s, should such a message be lost.
+        let postCache = PostCache(capacity: settings.postCacheEntries, maxAge: storage.postgres == nil ? nil : .seconds(5))
         let refreshTokens = SQLRefreshTokenRepository()
         let roomRepository = SQLRoomRepository()
         let chatHub = ChatHub(history: RoomHistory(database: database, rooms: roomRepository), configuration: settings.chatHub,
                               logger: logger)
         self.chatHub = chatHub
         let chatRelay = storage.postgres.map {
-            PostgresChatRelay(store: $0, hub: chatHub, rooms: roomRepository, instanceTimeout: settings.chatInstanceTimeout,
-                              logger: logger)
+            PostgresChatRelay(store: $0, hub: chatHub, rooms: roomRepository, postCache: postCache,
+                              instanceTimeout: settings.chatInstanceTimeout, logger: logger)
         }
         self.chatRelay = chatRelay
+        if let chatRelay {
+            postCache.onInvalidate { post in Task { await chatRelay.broadcast(.postChanged(post: post)) } }
+        }
         let relay: any ChatRelay = chatRelay ?? SingleInstance()
         codes = AccountCodeService(
             database: database, users: users, refreshTokens: refreshTokens,

@@ -169,17 +169,31 @@ struct ChatAcrossInstancesTests {
         }
     }
 
+    @Test("a post changed through one instance is not served from the other's cache")
+    func postCacheCrossesInstances() async throws {
+        try await twoInstances { a, _, b, _ in
+            let alice = try await a.user()
+            let post = try await a.post(by: alice, title: "first title")
+            // B caches it (a second read is a hit).
+            for _ in 0..<2 { #expect(try await b.get("/api/posts/\(post)").json["title"].string == "first title") }
+            #expect(try await a.patch("/api/posts/\(post)", ["title": "second title"], token: alice.accessToken).status == .ok)
+            #expect(try await eventually(within: 3) { try await b.get("/api/posts/\(post)").json["title"].string == "second title" })
+            #expect(try await a.delete("/api/posts/\(post)", token: alice.accessToken).status == .noContent)
+            #expect(try await eventually(within: 3) { try await b.get("/api/posts/\(post)").status == .notFound })
+        }
+    }
+
     @Test("each chat event survives its payload", arguments: [
         ChatEvent.message(instance: "i-1", room: 7, seq: 42), .memberRemoved(room: 7, user: 3), .accountDeleted(user: 3), .roomClosed(room: 7),
         .notifications(users: [1, 2, 3]), .presence(instance: "i-1", room: 7, user: .init(id: 3, nickname: "two words 🎈"), online: true),
         .presence(instance: "i-1", room: 7, user: .init(id: 3, nickname: "x"), online: false), .presenceRewritten(instance: "i-1"),
-        .instanceGone(instance: "i-1"),
+        .instanceGone(instance: "i-1"), .postChanged(post: 12), .postChanged(post: nil),
     ])
     func eventPayloads(event: ChatEvent) {
         #expect(ChatEvent(payload: event.payload) == event, "\(event.payload)")
     }
 
-    @Test("a payload this version does not know is ignored", arguments: ["", "m", "m i 1", "m i x 2", "m 1 2", "z 1", "n ", "p i 1 2 1"])
+    @Test("a payload this version does not know is ignored", arguments: ["", "m", "m i 1", "m i x 2", "m 1 2", "b", "b x", "z 1", "n ", "p i 1 2 1"])
     func unknownPayloads(payload: String) {
         #expect(ChatEvent(payload: payload) == nil)
     }

@@ -1,9 +1,9 @@
 import Realtime
 import SQLKit
 
-/// What one instance tells the others about chat, so that every instance's hub shows the same
-/// rooms: a message stored, a member removed, an account or a room gone, notifications to push,
-/// and who is online where. With one instance (SQLite) there is nobody to tell (`SingleInstance`);
+/// What one instance tells the others, so that every instance's hub shows the same rooms (a
+/// message stored, a member removed, an account or a room gone, notifications to push, who is
+/// online where) and no instance serves a post from its cache after another changed it. With one instance (SQLite) there is nobody to tell (`SingleInstance`);
 /// on PostgreSQL the events travel by NOTIFY (`PostgresChatRelay`).
 protocol ChatRelay: Sendable {
     /// This instance among those sharing the database.
@@ -42,6 +42,8 @@ enum ChatEvent: Sendable, Equatable {
     case presenceRewritten(instance: String)
     /// `instance` stopped (or stopped answering): its users are offline unless elsewhere.
     case instanceGone(instance: String)
+    /// A post changed (nil: every post, an author renamed or deleted): drop it from the cache.
+    case postChanged(post: Int64?)
 
     /// Users per `notifications` event: even 19-digit ids stay under the payload limit.
     static let usersPerEvent = 300
@@ -57,6 +59,7 @@ enum ChatEvent: Sendable, Equatable {
         case .presence(let instance, let room, let user, let online): "p \(instance) \(room) \(user.id) \(online ? 1 : 0) \(user.nickname)"
         case .presenceRewritten(let instance): "s \(instance)"
         case .instanceGone(let instance): "g \(instance)"
+        case .postChanged(let post): "b \(post.map(String.init) ?? "*")"
         }
     }
 
@@ -87,6 +90,13 @@ enum ChatEvent: Sendable, Equatable {
                              online: online == 1)
         case ("s", 2): self = .presenceRewritten(instance: String(fields[1]))
         case ("g", 2): self = .instanceGone(instance: String(fields[1]))
+        case ("b", 2):
+            if fields[1] == "*" {
+                self = .postChanged(post: nil)
+            } else {
+                guard let post = int(1) else { return nil }
+                self = .postChanged(post: post)
+            }
         default: return nil
         }
     }

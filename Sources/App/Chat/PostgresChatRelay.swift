@@ -29,6 +29,8 @@ final class PostgresChatRelay: ChatRelay, Service {
     let store: PostgresStore
     let hub: ChatHub
     let rooms: any RoomRepository
+    /// The posts this instance caches, which others may change.
+    let postCache: PostCache
     let instanceTimeout: Duration
     let logger: Logger
     /// Pushes the newest notification to the users of a `notifications` event connected here.
@@ -41,10 +43,12 @@ final class PostgresChatRelay: ChatRelay, Service {
         case rewrite
     }
 
-    init(store: PostgresStore, hub: ChatHub, rooms: any RoomRepository, instanceTimeout: Duration, logger: Logger) {
+    init(store: PostgresStore, hub: ChatHub, rooms: any RoomRepository, postCache: PostCache, instanceTimeout: Duration,
+         logger: Logger) {
         self.store = store
         self.hub = hub
         self.rooms = rooms
+        self.postCache = postCache
         self.instanceTimeout = instanceTimeout
         self.logger = logger
     }
@@ -219,6 +223,7 @@ final class PostgresChatRelay: ChatRelay, Service {
         case .presenceRewritten(let instance):
             guard instance != self.instance else { return }
             Task { await readPresence() }
+        case .postChanged(let post): postCache.forget(post)
         case .instanceGone(let instance):
             guard instance != self.instance else {
                 // Swept during an outage: the next heartbeat registers again and rewrites.
@@ -231,6 +236,8 @@ final class PostgresChatRelay: ChatRelay, Service {
     /// After the listener (re)connected: reads every room's messages after what was fanned out,
     /// the others' presence, and drops subscribers no longer in their room.
     private func resumed() async {
+        // Invalidations may have been missed too.
+        postCache.forget(nil)
         hub.catchUp()
         await readPresence()
         let subscribed = hub.subscribedUsers()

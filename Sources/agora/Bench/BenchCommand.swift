@@ -4,5 +4,5 @@ import ArgumentParser
 struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench", abstract: "Benchmark parts of Agora.",
-        subcommands: [QueueBenchCommand.self, SignupBenchCommand.self, ChatBenchCommand.self])
+        subcommands: [QueueBenchCommand.self, SignupBenchCommand.self, ChatBenchCommand.self, QueueBenchWorkerCommand.self])
 }

@@ -1,6 +1,6 @@
 import Foundation
 
-/// An `agora serve` child process that a benchmark starts, kills and restarts on its own data
+/// An `agora serve` child process that a benchmark starts, kills and restarts on its data
 /// directory. Its output (the server's log) goes to `logFile`, appended across restarts.
 final class BenchServer: @unchecked Sendable {
     // Touched only by the benchmark's own task.
@@ -10,9 +10,11 @@ final class BenchServer: @unchecked Sendable {
     private(set) var process: Process?
     private(set) var port = 0
 
-    init(dataDirectory: URL, environment: [String: String]) {
+    /// - Parameter logName: the log's file name in `dataDirectory` (several servers sharing one
+    ///   directory need one each).
+    init(dataDirectory: URL, environment: [String: String], logName: String = "server.log") {
         self.dataDirectory = dataDirectory
-        self.logFile = dataDirectory.appendingPathComponent("server.log")
+        self.logFile = dataDirectory.appendingPathComponent(logName)
         self.environment = environment
     }
 

@@ -37,7 +37,8 @@ struct ChatBenchClient: Sendable {
                 } else {
                     tally.settle(index)
                 }
-                var received = ReceivedMessages(senders: tally.senders, messagesPerSender: tally.messagesPerSender)
+                var received = ReceivedMessages(senders: tally.senders, messagesPerSender: tally.messagesPerSender,
+                                                instance: tally.instance(of: index), instances: tally.instances)
                 do {
                     for try await frame in inbound where frame.opcode == .text {
                         received.take(frame.data, client: index, tally: tally)
@@ -74,12 +75,19 @@ struct ReceivedMessages: Sendable {
     /// When the last of the benchmark's messages arrived (`NIODeadline` uptime).
     private(set) var lastDeliveryNanos: UInt64 = 0
     private let messagesPerSender: Int
+    /// This connection's server, and how many there are (sender `s` is on server `s % instances`).
+    private let instance: Int
+    private let instances: Int
     private var lastSeq: Int64 = 0
     private var latencies: [UInt64] = []
+    /// Latencies of messages from senders on another server.
+    private var crossLatencies: [UInt64] = []
 
-    init(senders: Int, messagesPerSender: Int) {
+    init(senders: Int, messagesPerSender: Int, instance: Int = 0, instances: Int = 1) {
         seen = Array(repeating: MessageSet(capacity: messagesPerSender), count: senders)
         self.messagesPerSender = messagesPerSender
+        self.instance = instance
+        self.instances = instances
         latencies.reserveCapacity(Self.latencyBatch)
     }
 
@@ -104,10 +112,19 @@ struct ReceivedMessages: Sendable {
                 }
                 tally.deliveries.add(1, ordering: .relaxed)
                 lastDeliveryNanos = now
-                latencies.append(now > body.sentNanos ? now - body.sentNanos : 0)
-                if latencies.count == Self.latencyBatch {
-                    tally.recordLatencies(latencies)
-                    latencies.removeAll(keepingCapacity: true)
+                let latency = now > body.sentNanos ? now - body.sentNanos : 0
+                if instances > 1 && body.sender % instances != instance {
+                    crossLatencies.append(latency)
+                    if crossLatencies.count == Self.latencyBatch {
+                        tally.recordLatencies(crossLatencies, crossInstance: true)
+                        crossLatencies.removeAll(keepingCapacity: true)
+                    }
+                } else {
+                    latencies.append(latency)
+                    if latencies.count == Self.latencyBatch {
+                        tally.recordLatencies(latencies)
+                        latencies.removeAll(keepingCapacity: true)
+                    }
                 }
             case .ack:
                 if let id = scanner.clientMessageID { tally.acknowledge(sender: id.sender, counter: id.counter, at: now) }
@@ -128,7 +145,9 @@ struct ReceivedMessages: Sendable {
     /// Hands the rest of the latencies and this record to the tally.
     mutating func finish(tally: ChatBenchTally) {
         tally.recordLatencies(latencies)
+        tally.recordLatencies(crossLatencies, crossInstance: true)
         latencies.removeAll()
+        crossLatencies.removeAll()
         tally.add(self)
     }
 }

@@ -3,6 +3,7 @@ import Foundation
 import HummingbirdWSClient
 import Logging
 import NIOCore
+import Storage
 
 /// `agora bench chat`: the WebSocket fan-out. Many members of one public room connect over
 /// `/ws` and join it; a few of them send at a steady rate; every connection checks that it
@@ -13,6 +14,10 @@ import NIOCore
 ///
 /// Without `--url` it runs `agora serve` of its own on a temporary data directory (bcrypt cost 4,
 /// no verified email needed); either way it makes the users and the room through the REST API.
+/// With `--database-url` its servers run on a fresh database of that PostgreSQL server (created,
+/// then dropped), and with `--instances N` it runs N of them on that one database, the same data
+/// directory (the same token keys): connection `c` connects to server `c % N`, senders included,
+/// so with two servers half of every message's deliveries cross from one instance to the other.
 struct ChatBenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "chat",
@@ -36,11 +41,18 @@ struct ChatBenchCommand: AsyncParsableCommand {
     @Option(help: "Instead of sending: open this many idle connections, then join each to the room, and measure the server's memory per connection (--clients, --senders, --rate, --duration and --drain are then unused).")
     var idle: Int?
 
-    @Option(help: "Server to measure, as http://host:port (default: start `agora serve` of its own).")
-    var url: String?
+    @Option(help: "Server to measure, as http://host:port (default: start `agora serve` of its own); repeat it for several instances of one Agora, connection c going to the c % N-th.")
+    var url: [String] = []
 
-    @Option(help: "Directory for the server's data and log (default: a fresh temporary one, deleted afterwards).")
+    @Option(help: "Directory for the servers' data and logs (default: a fresh temporary one, deleted afterwards).")
     var dataDir: String?
+
+    @Option(name: .customLong("database-url"),
+            help: "postgres://user@host:port/database: run the benchmark's own servers on a fresh database of this PostgreSQL server, created and dropped by the benchmark (default: the embedded SQLite).")
+    var databaseURL: String?
+
+    @Option(help: "`agora serve` processes to start on the one PostgreSQL database (needs --database-url when more than 1).")
+    var instances = 1
 
     @Flag(help: "Print one JSON object instead of text.")
     var json = false
@@ -53,11 +65,20 @@ struct ChatBenchCommand: AsyncParsableCommand {
         guard clients > 0, (0...clients).contains(senders), rate > 0, duration > 0, drain >= 0 else {
             throw ValidationError("--clients must be positive, --senders 0…clients, --rate and --duration positive, --drain not negative")
         }
+        guard instances > 0 else { throw ValidationError("--instances must be positive") }
+        if instances > 1 && databaseURL == nil {
+            throw ValidationError("several instances share a PostgreSQL database: give --database-url")
+        }
+        if !url.isEmpty && (databaseURL != nil || instances > 1) {
+            throw ValidationError("--url measures servers already running: leave out --database-url and --instances")
+        }
         if let idle {
             guard idle > 0 else { throw ValidationError("--idle must be positive") }
-            guard url == nil else { throw ValidationError("--idle measures the memory of the server the benchmark starts: leave out --url") }
+            guard url.isEmpty, instances == 1 else {
+                throw ValidationError("--idle measures the memory of the one server the benchmark starts: leave out --url and --instances")
+            }
         }
-        if let url, URL(string: url)?.host == nil { throw ValidationError("--url must look like http://host:port") }
+        for url in url where URL(string: url)?.host == nil { throw ValidationError("--url must look like http://host:port") }
     }
 
     func run() async throws {
@@ -66,45 +87,73 @@ struct ChatBenchCommand: AsyncParsableCommand {
         let senders = idle == nil ? self.senders : 0
         let messagesPerSender = idle == nil ? Int((duration * rate).rounded()) : 0
 
-        var server: BenchServer?
+        var servers: [BenchServer] = []
         let directory = dataDir.map { URL(fileURLWithPath: $0) }
             ?? FileManager.default.temporaryDirectory.appendingPathComponent("agora-bench-chat-\(UUID().uuidString)")
-        // A temporary directory is kept when something went wrong, for the server's log.
+        // A temporary directory is kept when something went wrong, for the servers' logs.
         var keepDirectory = false
+        var database: BenchDatabase?
         defer {
-            server?.stop()
-            if url == nil && dataDir == nil && !keepDirectory { try? FileManager.default.removeItem(at: directory) }
+            for server in servers { server.stop() }
+            if url.isEmpty && dataDir == nil && !keepDirectory { try? FileManager.default.removeItem(at: directory) }
         }
-        let host: String, port: Int
-        if let url, let target = URL(string: url), let targetHost = target.host {
-            (host, port) = (targetHost, target.port ?? 80)
-        } else {
-            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-            let started = BenchServer(dataDirectory: directory, environment: [
-                "AGORA_BCRYPT_COST": "4", "AGORA_REQUIRE_VERIFIED_EMAIL": "false", "AGORA_LOG_LEVEL": "warning",
-            ])
-            try await started.start()
-            server = started
-            (host, port) = ("127.0.0.1", started.port)
+        do {
+            var targets: [(host: String, port: Int)] = []
+            if !url.isEmpty {
+                targets = url.compactMap { URL(string: $0) }.compactMap { target in target.host.map { (host: $0, port: target.port ?? 80) } }
+            } else {
+                try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+                var environment = ["AGORA_BCRYPT_COST": "4", "AGORA_REQUIRE_VERIFIED_EMAIL": "false", "AGORA_LOG_LEVEL": "warning"]
+                if let databaseURL {
+                    let created = try await BenchDatabase.create(prefix: "agora_bench_chat", serverURL: databaseURL)
+                    database = created
+                    environment["AGORA_DATABASE_URL"] = created.url
+                }
+                // One after the other: the first applies the migrations.
+                for instance in 0..<instances {
+                    let started = BenchServer(dataDirectory: directory, environment: environment,
+                                              logName: instances == 1 ? "server.log" : "server-\(instance + 1).log")
+                    servers.append(started)
+                    try await started.start()
+                    targets.append(("127.0.0.1", started.port))
+                }
+            }
+            try await measure(targets: targets, servers: servers, postmaster: database?.postmasterPID, connections: connections,
+                              senders: senders, messagesPerSender: messagesPerSender, openFileLimit: openFileLimit,
+                              keepDirectory: &keepDirectory)
+        } catch {
+            // The servers stop before their database is dropped.
+            for server in servers { server.stop() }
+            try? await database?.drop()
+            throw error
         }
-        let serverStatus = server?.process.map { ProcessStatus(pid: $0.processIdentifier) }
+        for server in servers { server.stop() }
+        try await database?.drop()
+    }
+
+    private func measure(targets: [(host: String, port: Int)], servers: [BenchServer], postmaster: Int32?, connections: Int, senders: Int,
+                         messagesPerSender: Int, openFileLimit: Int, keepDirectory: inout Bool) async throws {
+        let serverStatuses = servers.compactMap { $0.process.map { ProcessStatus(pid: $0.processIdentifier) } }
+        let serverStatus = serverStatuses.first
         let clientStatus = ProcessStatus(pid: getpid())
+        let (host, port) = targets[0]
 
         let clock = ContinuousClock()
         let setupStart = clock.now
         let room = try await ChatBenchRoom.create(host: host, port: port, users: connections, concurrency: 16)
         let setup = clock.now - setupStart
-        // The sign-ups' queued jobs (mail, bcrypt) run in the background: let them finish first.
-        _ = try await serverStatus?.waitUntilIdle()
+        // The sign-ups' queued jobs (mail, bcrypt) run in the background, on any instance: let
+        // them finish first.
+        for status in serverStatuses { _ = try await status.waitUntilIdle() }
         let residentBefore = serverStatus?.residentBytes
 
-        let tally = ChatBenchTally(senders: senders, messagesPerSender: messagesPerSender)
+        let tally = ChatBenchTally(senders: senders, messagesPerSender: messagesPerSender, instances: targets.count)
         var residentOpen: Int?, residentJoined: Int?
         var joining = Duration.zero
         var sending: SendingOutcome?
         // Idle connections are measured open, then joined: the joins' own cost (each `joined`
         // lists the members, each join is announced to everyone) shows apart from the sockets'.
-        let connected = try await Self.withConnections(to: room, host: host, port: port, joinOnConnect: idle == nil, tally: tally) {
+        let connected = try await Self.withConnections(to: room, targets: targets, joinOnConnect: idle == nil, tally: tally) {
             if idle != nil {
                 _ = try await serverStatus?.waitUntilIdle()
                 residentOpen = serverStatus?.residentBytes
@@ -118,7 +167,8 @@ struct ChatBenchCommand: AsyncParsableCommand {
                 _ = try await serverStatus?.waitUntilIdle()
                 residentJoined = serverStatus?.residentBytes
             } else {
-                sending = try await send(tally: tally, room: room.id, serverStatus: serverStatus, clientStatus: clientStatus)
+                sending = try await send(tally: tally, room: room.id, serverStatuses: serverStatuses, clientStatus: clientStatus,
+                                         postmaster: postmaster)
             }
         }
 
@@ -138,7 +188,7 @@ struct ChatBenchCommand: AsyncParsableCommand {
                 openFileLimit: openFileLimit, failures: failures)
             try report(result)
         } else if let sending {
-            let histogram = tally.latencyHistogram, acks = tally.ackLatencyHistogram
+            let histogram = tally.latencyHistogram, acks = tally.ackLatencyHistogram, cross = tally.crossInstanceLatencyHistogram
             let last = deliveries.lastDeliveryNanos, first = sending.firstSendNanos
             let window = last > first ? Double(last - first) / 1e9 : 0
             func ms(_ nanos: UInt64) -> Double { Double(nanos) / 1_000_000 }
@@ -156,13 +206,17 @@ struct ChatBenchCommand: AsyncParsableCommand {
                 latencyMaxMs: ms(histogram.max), ackP50Ms: ms(acks.valueAtPercentile(50)), ackP99Ms: ms(acks.valueAtPercentile(99)),
                 drainSeconds: sending.drain.seconds,
                 serverCPUCores: sending.serverCores, clientCPUCores: sending.clientCores,
-                openFileLimit: openFileLimit, failures: failures)
+                openFileLimit: openFileLimit, failures: failures,
+                instances: targets.count, postgresCPUCores: sending.postgresCores, otherCPUCores: sending.otherCores,
+                crossInstanceDeliveries: targets.count > 1 ? Int(cross.totalCount) : nil,
+                crossInstanceLatencyP50Ms: targets.count > 1 ? ms(cross.valueAtPercentile(50)) : nil,
+                crossInstanceLatencyP99Ms: targets.count > 1 ? ms(cross.valueAtPercentile(99)) : nil)
             try report(result)
         }
         let troubled = !failures.isEmpty || tally.errorFrameCount.load(ordering: .relaxed) > 0 || deliveries.lost > 0
-        if let server, troubled {
+        if troubled && !servers.isEmpty {
             keepDirectory = true
-            FileHandle.standardError.write(Data("the server's log: \(server.logFile.path)\n".utf8))
+            for server in servers { FileHandle.standardError.write(Data("a server's log: \(server.logFile.path)\n".utf8)) }
         }
     }
 
@@ -170,7 +224,8 @@ struct ChatBenchCommand: AsyncParsableCommand {
     /// time, runs `body` once they have all joined, or opened without `joinOnConnect` (or failed,
     /// or none has for 30 s), then closes them all. Returns how long the connecting took.
     private static func withConnections(
-        to room: ChatBenchRoom, host: String, port: Int, joinOnConnect: Bool, tally: ChatBenchTally, body: () async throws -> Void
+        to room: ChatBenchRoom, targets: [(host: String, port: Int)], joinOnConnect: Bool, tally: ChatBenchTally,
+        body: () async throws -> Void
     ) async throws -> Duration {
         var logger = Logger(label: "agora-bench-chat")
         logger.logLevel = .critical
@@ -182,6 +237,7 @@ struct ChatBenchCommand: AsyncParsableCommand {
             while true {
                 let settled = tally.settledCount
                 while launched < min(room.members.count, settled + connectingAtOnce) {
+                    let (host, port) = targets[tally.instance(of: launched)]
                     let client = ChatBenchClient(index: launched, url: "ws://\(host):\(port)/ws?token=\(room.members[launched].accessToken)",
                                                  room: room.id, joinsOnConnect: joinOnConnect, tally: tally, logger: logger)
                     group.addTask {
@@ -224,17 +280,27 @@ struct ChatBenchCommand: AsyncParsableCommand {
         var firstSendNanos: UInt64
         /// How long after the last send the deliveries took to complete (or the drain limit).
         var drain: Duration
-        /// The CPU the server and this process used from the first send to the end of the drain.
+        /// The CPU the servers (summed) and this process used from the first send to the end of the drain.
         var serverCores: Double?
         var clientCores: Double?
+        /// The same for the PostgreSQL server's processes, when the servers run on a local one.
+        var postgresCores: Double?
+        /// What the machine's other processes used meanwhile (it is shared).
+        var otherCores: Double?
     }
 
     /// Runs the senders for `duration`, then waits up to `drain` for every acknowledged message to
     /// reach every connection that joined.
-    private func send(tally: ChatBenchTally, room: Int64, serverStatus: ProcessStatus?, clientStatus: ProcessStatus) async throws -> SendingOutcome {
+    private func send(tally: ChatBenchTally, room: Int64, serverStatuses: [ProcessStatus], clientStatus: ProcessStatus,
+                      postmaster: Int32?) async throws -> SendingOutcome {
         let clock = ContinuousClock()
         let receivers = tally.joined.load(ordering: .relaxed)
-        let (serverCPU, clientCPU) = (serverStatus?.cpuSeconds, clientStatus.cpuSeconds)
+        func serversCPU() -> Double? {
+            let readings = serverStatuses.compactMap(\.cpuSeconds)
+            return readings.isEmpty || readings.count < serverStatuses.count ? nil : readings.reduce(0, +)
+        }
+        func postgresCPU() -> Double? { postmaster.flatMap { ProcessStatus.cpuSeconds(ofTreeRootedAt: $0) } }
+        let (serverCPU, clientCPU, databaseCPU, machineCPU) = (serversCPU(), clientStatus.cpuSeconds, postgresCPU(), ProcessStatus.machineBusySeconds)
         let interval = Duration.seconds(1 / rate)
         let start = clock.now + .milliseconds(100)
         let firstSendNanos = NIODeadline.now().uptimeNanoseconds + 100_000_000
@@ -277,9 +343,12 @@ struct ChatBenchCommand: AsyncParsableCommand {
             guard let before, let after, elapsed > 0 else { return nil }
             return (after - before) / elapsed
         }
-        return SendingOutcome(firstSendNanos: firstSendNanos, drain: drained,
-                              serverCores: cores(serverCPU, serverStatus?.cpuSeconds),
-                              clientCores: cores(clientCPU, clientStatus.cpuSeconds))
+        let (serverCores, clientCores, postgresCores) = (cores(serverCPU, serversCPU()), cores(clientCPU, clientStatus.cpuSeconds),
+                                                         cores(databaseCPU, postgresCPU()))
+        let otherCores = cores(machineCPU, ProcessStatus.machineBusySeconds)
+            .map { max(0, $0 - (serverCores ?? 0) - (clientCores ?? 0) - (postgresCores ?? 0)) }
+        return SendingOutcome(firstSendNanos: firstSendNanos, drain: drained, serverCores: serverCores, clientCores: clientCores,
+                              postgresCores: postgresCores, otherCores: otherCores)
     }
 
     /// Joins every open connection to `room`, as many joins unanswered at a time as connections

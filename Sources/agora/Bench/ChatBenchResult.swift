@@ -47,10 +47,28 @@ struct ChatBenchResult: ChatBenchReport {
     /// Failures by what happened: connections that failed or were closed by the server, senders
     /// that could not write.
     var failures: [String: Int]
+    /// Servers the connections were spread over (connection c on the c % N-th).
+    var instances: Int = 1
+    /// Cores the PostgreSQL server used meanwhile, when the benchmark's servers run on a local one.
+    var postgresCPUCores: Double?
+    /// Cores the machine's other processes used meanwhile.
+    var otherCPUCores: Double?
+    /// With several instances: the deliveries to a receiver on another server than the sender's,
+    /// and their latency.
+    var crossInstanceDeliveries: Int?
+    var crossInstanceLatencyP50Ms: Double?
+    var crossInstanceLatencyP99Ms: Double?
 
     var text: String {
-        let cpu = [serverCPUCores.map { "server \(format($0, 2)) cores" }, clientCPUCores.map { "bench clients \(format($0, 2)) cores" }]
+        let cpu = [serverCPUCores.map { "server\(instances > 1 ? "s" : "") \(format($0, 2)) cores" },
+                   postgresCPUCores.map { "postgres \(format($0, 2)) cores" },
+                   clientCPUCores.map { "bench clients \(format($0, 2)) cores" },
+                   otherCPUCores.map { "other processes \(format($0, 2)) cores" }]
             .compactMap { $0 }.joined(separator: ", ")
+        let cross = crossInstanceDeliveries.map { deliveries in
+            "across    : \(deliveries) deliveries to a receiver on another instance than the sender's (of \(instances)), "
+                + "p50 \(format(crossInstanceLatencyP50Ms ?? 0, 1)) ms, p99 \(format(crossInstanceLatencyP99Ms ?? 0, 1)) ms\n"
+        } ?? ""
         return """
             chat      : \(joined)/\(clients) connections joined in \(format(connectSeconds, 1)) s (set-up \(format(setupSeconds, 1)) s); \
             \(senders) senders × \(format(ratePerSender, 1)) msg/s for \(format(durationSeconds, 1)) s
@@ -61,7 +79,7 @@ struct ChatBenchResult: ChatBenchReport {
             (drain \(format(drainSeconds, 1)) s)
             latency   : p50 \(format(latencyP50Ms, 1)) ms, p99 \(format(latencyP99Ms, 1)) ms, max \(format(latencyMaxMs, 1)) ms \
             (sender's write to each receiver's read); ack p50 \(format(ackP50Ms, 1)) ms, p99 \(format(ackP99Ms, 1)) ms
-            \(cpu.isEmpty ? "" : "cpu       : \(cpu), while sending and draining\n")\
+            \(cross)\(cpu.isEmpty ? "" : "cpu       : \(cpu), while sending and draining\n")\
             failures  : \(failures.isEmpty ? "none" : "\(failures) (open-file limit \(openFileLimit))")
             """
     }

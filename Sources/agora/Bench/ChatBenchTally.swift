@@ -8,6 +8,9 @@ import Synchronization
 final class ChatBenchTally: Sendable {
     let senders: Int
     let messagesPerSender: Int
+    /// Servers the connections are spread over: connection `c` (and sender `c`) is on server
+    /// `c % instances`.
+    let instances: Int
 
     /// Every frame received by any connection, for telling when the server has gone quiet.
     let framesReceived = Atomic<Int>(0)
@@ -26,6 +29,8 @@ final class ChatBenchTally: Sendable {
     /// When each message was written, by sender and counter (`NIODeadline` uptime).
     private let sendTimes: Mutex<[[UInt64]]>
     private let latencies = Mutex(Histogram<UInt64>(highestTrackableValue: 600_000_000_000, numberOfSignificantValueDigits: .three))
+    /// The latencies of deliveries to a connection on another server than the sender's.
+    private let crossLatencies = Mutex(Histogram<UInt64>(highestTrackableValue: 600_000_000_000, numberOfSignificantValueDigits: .three))
     private let ackLatencies = Mutex(Histogram<UInt64>(highestTrackableValue: 600_000_000_000, numberOfSignificantValueDigits: .three))
     private let records = Mutex<[ReceivedMessages]>([])
     private let errorFrames = Mutex<[String: Int]>([:])
@@ -33,9 +38,10 @@ final class ChatBenchTally: Sendable {
     private let writers = Mutex<[Int: WebSocketOutboundWriter]>([:])
     private let settled = Mutex<Set<Int>>([])
 
-    init(senders: Int, messagesPerSender: Int) {
+    init(senders: Int, messagesPerSender: Int, instances: Int = 1) {
         self.senders = senders
         self.messagesPerSender = messagesPerSender
+        self.instances = instances
         acknowledgedMessages = Mutex(Array(repeating: MessageSet(capacity: messagesPerSender), count: senders))
         sendTimes = Mutex(Array(repeating: Array(repeating: 0, count: messagesPerSender), count: senders))
     }
@@ -102,15 +108,26 @@ final class ChatBenchTally: Sendable {
 
     var errorFrameCounts: [String: Int] { errorFrames.withLock { $0 } }
 
-    /// Adds latencies, in nanoseconds, to the histogram.
-    func recordLatencies(_ nanoseconds: [UInt64]) {
+    /// Adds latencies, in nanoseconds, to the histogram; `crossInstance` ones (a receiver on
+    /// another server than the sender's) to theirs too.
+    func recordLatencies(_ nanoseconds: [UInt64], crossInstance: Bool = false) {
         latencies.withLock { histogram in
+            for value in nanoseconds { _ = histogram.record(value) }
+        }
+        guard crossInstance else { return }
+        crossLatencies.withLock { histogram in
             for value in nanoseconds { _ = histogram.record(value) }
         }
     }
 
+    /// Server of connection (or sender) `client`.
+    func instance(of client: Int) -> Int { client % instances }
+
     /// From a sender's write to each receiver's read of the message.
     var latencyHistogram: Histogram<UInt64> { latencies.withLock { $0 } }
+
+    /// The same, only for receivers on another server than the sender's.
+    var crossInstanceLatencyHistogram: Histogram<UInt64> { crossLatencies.withLock { $0 } }
 
     /// From a sender's write to its read of the `ack`: storing the message, without the fan-out.
     var ackLatencyHistogram: Histogram<UInt64> { ackLatencies.withLock { $0 } }

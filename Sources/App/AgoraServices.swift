@@ -65,8 +65,10 @@ public final class AgoraServices: Sendable {
         repositories = Repositories(users: users, posts: postRepository, comments: commentRepository)
         searchIndexer = SearchIndexer(database: database, index: storage.textSearch as? any BatchedTextIndex, logger: logger)
         // With a shared database, another instance's change reaches this cache as a message; an
-        // entry is also read again after 5 s, should such a message be lost.
-        let postCache = PostCache(capacity: settings.postCacheEntries, maxAge: storage.postgres == nil ? nil : .seconds(5))
+        // entry is also read again after 60 s, should such a message be lost (a crash right after
+        // a commit). Shorter ages cost too much: 5 s made 10,000 popular posts about 2,000 reads a
+        // second, more than the uncached path serves on two cores (docs/BENCHMARKS.md).
+        let postCache = PostCache(capacity: settings.postCacheEntries, maxAge: storage.postgres == nil ? nil : .seconds(60))
         let refreshTokens = SQLRefreshTokenRepository()
         let roomRepository = SQLRoomRepository()
         let chatHub = ChatHub(history: RoomHistory(database: database, rooms: roomRepository), configuration: settings.chatHub,

@@ -99,6 +99,30 @@ struct PostgresStoreTests {
         }
     }
 
+    @Test("after a call finds no connection in time, the next ones fail at once until the server answers again")
+    func failsFastUntilTheProbeAnswers() async throws {
+        try await withDatabase { url in
+            // One connection, held by a slow statement: the pool cannot lend another.
+            let store = try await PostgresStore.open(url: url, connections: 1, acquireTimeout: .milliseconds(300), logger: logger)
+            let holding = Task { try await store.read { db in try await db.raw("SELECT pg_sleep(3)").run() } }
+            try await Task.sleep(for: .milliseconds(300))
+            let waited = await #expect(throws: DatabaseUnavailable.self) { try await store.read { db in try await db.raw("SELECT 1").run() } }
+            #expect(waited?.description.contains("within") == true, "\(String(describing: waited))")
+            // The next call does not wait for a connection: it fails at once, from the down state.
+            let atOnce = await #expect(throws: DatabaseUnavailable.self) { try await store.read { db in try await db.raw("SELECT 1").run() } }
+            #expect(atOnce?.description.contains("does not answer") == true, "\(String(describing: atOnce))")
+            try await holding.value
+            // The probe gets the freed connection and calls go through again.
+            var answered = false
+            for _ in 0..<100 where !answered {
+                answered = (try? await store.read { db in try await db.raw("SELECT 1").run() }) != nil
+                if !answered { try await Task.sleep(for: .milliseconds(100)) }
+            }
+            #expect(answered)
+            try await store.close()
+        }
+    }
+
     @Test("instances starting at once apply each migration once")
     func concurrentMigrations() async throws {
         struct First: Migration {

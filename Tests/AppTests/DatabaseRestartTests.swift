@@ -5,6 +5,7 @@ import Logging
 import PostgresTestSupport
 import SQLKit
 import Storage
+import Synchronization
 import Testing
 
 /// A PostgreSQL server of the test's own (the shared test server must stay up for the others),
@@ -52,73 +53,173 @@ struct DatabaseRestartTests {
         return Int(UInt16(bigEndian: address.sin_port))
     }
 
-    @Test("while PostgreSQL restarts, requests fail fast with 503; afterwards everything committed is there and the workers go on",
-          .disabled("""
-              Known bug, open: a query sent on a pooled connection at the moment the server ends it can \
-              hang forever (jobs stay running in their worker, leases renewed); when such hangs hold \
-              enough connections the pool never serves again (2 of 6 local runs: still 503 after 60 s).
-              """))
-    func restartDuringTraffic() async throws {
-        guard PostgresTestServer.url != nil else { return }
+    /// A PostgreSQL server of this test's own on a free port, stopped at the end however it ends.
+    static func withOwnServer(_ body: (_ url: String, _ cluster: String) async throws -> Void) async throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("agora-restart-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true,
                                                 attributes: [.posixPermissions: 0o755])
         defer { try? FileManager.default.removeItem(at: directory) }
         let cluster = directory.appendingPathComponent("cluster").path
-        let url = try await Self.postgres(["start", cluster, String(Self.freePort())])
-        // Stopped again below; this only covers a failure on the way (stopping a stopped server fails harmlessly).
-        defer { Task { _ = try? await Self.postgres(["stop", cluster]) } }
-        let logger = { var logger = Logger(label: "agora-test"); logger.logLevel = .critical; return logger }()
-        var settings = testSettings {
-            $0.queuePollInterval = .milliseconds(200)
-            // Jobs in flight when the server stops are rescued when their lease expires.
-            $0.queueLeaseDuration = .seconds(3)
+        let url = try await postgres(["start", cluster, String(freePort())])
+        do {
+            try await body(url, cluster)
+        } catch {
+            _ = try? await postgres(["stop", cluster])
+            throw error
         }
-        settings.databaseURL = url
-        defer { try? FileManager.default.removeItem(atPath: settings.dataDirectory) }
-        let services = try await AgoraServices.open(settings: settings, logger: logger)
-        try await buildApplication(services: services, logger: logger).test(.live) { client in
-            let api = API(client: client, services: services)
-            let alice = try await api.user()
-            var created: [Int64] = []
-            for index in 1...5 { created.append(try await api.post(by: alice, title: "before \(index)")) }
-            _ = try await services.queue.enqueue(batch: Array(repeating: QueueProbeJob(), count: 20))
+        _ = try? await postgres(["stop", cluster]) // fails harmlessly if the body stopped it
+    }
 
+    @Test("calls in flight when PostgreSQL stops all end (none waits forever), and every caller is served again once it is back")
+    func callsInFlightAcrossAStop() async throws {
+        guard PostgresTestServer.url != nil else { return }
+        try await Self.withOwnServer { url, cluster in
+            let logger = { var logger = Logger(label: "agora-test"); logger.logLevel = .critical; return logger }()
+            let store = try await PostgresStore.open(url: url, connections: 8, acquireTimeout: .seconds(2), logger: logger)
+            try await store.transaction { db in try await db.raw("CREATE TABLE t (id BIGSERIAL PRIMARY KEY, v INT)").run() }
+            final class Callers: Sendable {
+                /// When each caller's current call began (none while between calls), and when its last call succeeded.
+                let calling = Mutex<[Int: ContinuousClock.Instant]>([:])
+                let succeeded = Mutex<[Int: ContinuousClock.Instant]>([:])
+                let stop = Atomic<Bool>(false)
+                func stuck(longerThan limit: Duration) -> [Int] {
+                    let now = ContinuousClock.now
+                    return calling.withLock { $0.filter { now - $0.value > limit }.map(\.key) }
+                }
+            }
+            let callers = Callers(), count = 16
+            // 16 callers on 8 connections, each a transaction after the other: at any moment some
+            // are mid-query, some waiting for a connection, some between calls.
+            let traffic = Task {
+                await withTaskGroup(of: Void.self) { group in
+                    for caller in 0..<count {
+                        group.addTask {
+                            while !callers.stop.load(ordering: .relaxed) {
+                                callers.calling.withLock { $0[caller] = .now }
+                                do {
+                                    try await store.transaction { db in
+                                        try await db.raw("INSERT INTO t (v) VALUES (\(bind: caller))").run()
+                                        _ = try await db.raw("SELECT count(*) AS n FROM t WHERE v = \(bind: caller)").first()
+                                    }
+                                    callers.succeeded.withLock { $0[caller] = .now }
+                                } catch {
+                                    try? await Task.sleep(for: .milliseconds(20))
+                                }
+                                callers.calling.withLock { $0[caller] = nil }
+                            }
+                        }
+                    }
+                }
+            }
+            try await Task.sleep(for: .seconds(1))
             _ = try await Self.postgres(["stop", cluster])
-            // The first call meets the dropped connections; the ones after it fail at once.
-            var statuses: [Int] = []
-            var slowest: Duration = .zero
-            for _ in 1...10 {
-                let start = ContinuousClock.now
-                let reply = try await api.get("/api/posts/\(created[0])")
-                if statuses.count > 0 { slowest = max(slowest, ContinuousClock.now - start) }
-                statuses.append(Int(reply.status.code))
-                if reply.status == .serviceUnavailable { #expect(reply.json["error"]["code"].string == "unavailable", "\(reply.body)") }
-            }
-            #expect(statuses.allSatisfy { $0 == 503 }, "\(statuses)")
-            // Far below the 30 s the tests allow for a connection: nobody waits for a server that is down.
-            #expect(slowest < .seconds(2), "\(slowest)")
-            let refused = try await api.post("/api/posts", ["title": "while down", "body": "x"],
-                                             token: alice.accessToken)
-            #expect(refused.status == .serviceUnavailable)
-
+            try await Task.sleep(for: .seconds(4))
+            #expect(callers.stuck(longerThan: .seconds(3)).isEmpty, "calls still waiting 4 s after the stop")
             _ = try await Self.postgres(["start", cluster])
-            #expect(try await eventually(within: 60) { try await api.get("/api/posts/\(created[0])").status == .ok },
-                    "the pool reconnects by itself")
-            for id in created { #expect(try await api.get("/api/posts/\(id)").status == .ok, "committed before the restart") }
-            created.append(try await api.post(by: alice, title: "after"))
-            // The workers go on. (Not asserted here: a job whose database call was in flight at the
-            // very moment of the stop can stay stuck in its worker, its lease renewed: the known bug above.)
-            let after = try await services.queue.enqueue(batch: Array(repeating: QueueProbeJob(), count: 20)).map(\.id)
-            let first = try #require(after.min())
-            let done = try await eventually(within: 60) {
-                try await services.database.read { db in
-                    try await db.raw("SELECT count(*) AS n FROM queue_jobs WHERE id >= \(bind: first) AND state = 'completed'")
-                        .first(decodingColumn: "n", as: Int.self)
-                } == 20
+            let restarted = ContinuousClock.now
+            let served = try await eventually(within: 30) {
+                callers.succeeded.withLock { $0.values.filter { $0 > restarted }.count } == count
             }
-            #expect(done, "the workers resumed: every job enqueued after the restart ran")
+            #expect(served, "every caller commits again after the restart")
+            callers.stop.store(true, ordering: .relaxed)
+            await traffic.value
+            try await store.close()
         }
-        _ = try await Self.postgres(["stop", cluster])
+    }
+
+    @Test("while PostgreSQL restarts under traffic, requests fail fast with 503; afterwards everything committed is there and every job runs")
+    func restartDuringTraffic() async throws {
+        guard PostgresTestServer.url != nil else { return }
+        try await Self.withOwnServer { url, cluster in
+            let logger = { var logger = Logger(label: "agora-test"); logger.logLevel = .critical; return logger }()
+            var settings = testSettings {
+                $0.queuePollInterval = .milliseconds(200)
+                // Jobs whose acknowledgement was lost with the server are rescued when their lease expires.
+                $0.queueLeaseDuration = .seconds(3)
+            }
+            settings.databaseURL = url
+            defer { try? FileManager.default.removeItem(atPath: settings.dataDirectory) }
+            let services = try await AgoraServices.open(settings: settings, logger: logger)
+            try await buildApplication(services: services, logger: logger).test(.live) { client in
+                let api = API(client: client, services: services)
+                let alice = try await api.user()
+                let first = try await api.post(by: alice, title: "before")
+                // Slow jobs, so that workers are mid-job when the server stops.
+                let jobs = try await services.queue.enqueue(batch: Array(repeating: QueueProbeJob(workMillis: 20), count: 300))
+                    .map(\.id)
+                // Writers go on through the outage; a post whose creation answered 201 was committed.
+                final class Committed: Sendable {
+                    let ids = Mutex<[Int64]>([])
+                    let stop = Atomic<Bool>(false)
+                }
+                let committed = Committed()
+                let writers = Task {
+                    await withTaskGroup(of: Void.self) { group in
+                        for writer in 0..<4 {
+                            group.addTask {
+                                var index = 0
+                                while !committed.stop.load(ordering: .relaxed) {
+                                    index += 1
+                                    let reply = try? await api.post("/api/posts", ["title": "w\(writer) #\(index)", "body": "x"],
+                                                                    token: alice.accessToken)
+                                    if reply?.status == .created, let id = reply?.json["id"].int64 {
+                                        committed.ids.withLock { $0.append(id) }
+                                    } else {
+                                        try? await Task.sleep(for: .milliseconds(50))
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+                try await Task.sleep(for: .milliseconds(500))
+
+                _ = try await Self.postgres(["stop", cluster])
+                // Calls that meet the dropped connections end within a second; the ones after fail at once.
+                try await Task.sleep(for: .milliseconds(1500))
+                var statuses: [Int] = []
+                var slowest: Duration = .zero
+                for _ in 1...10 {
+                    let start = ContinuousClock.now
+                    let reply = try await api.get("/api/posts/\(first)")
+                    slowest = max(slowest, ContinuousClock.now - start)
+                    statuses.append(Int(reply.status.code))
+                    if reply.status == .serviceUnavailable { #expect(reply.json["error"]["code"].string == "unavailable", "\(reply.body)") }
+                }
+                #expect(statuses.allSatisfy { $0 == 503 }, "\(statuses)")
+                // Far below the 30 s the tests allow for a connection: nobody waits for a server that is down.
+                #expect(slowest < .seconds(1), "\(slowest)")
+
+                _ = try await Self.postgres(["start", cluster])
+                #expect(try await eventually(within: 60) { try await api.get("/api/posts/\(first)").status == .ok },
+                        "the pool reconnects by itself")
+                let restarted = committed.ids.withLock { $0.count }
+                #expect(try await eventually(within: 30) { committed.ids.withLock { $0.count } > restarted + 20 },
+                        "the writers commit again")
+                committed.stop.store(true, ordering: .relaxed)
+                await writers.value
+                let ids = committed.ids.withLock { $0 } + [first]
+                let stored = try await services.database.read { db in
+                    try await db.raw("SELECT count(*) AS n FROM posts WHERE id = ANY(\(bind: ids))").first(decodingColumn: "n", as: Int.self)
+                }
+                #expect(stored == ids.count, "every post whose creation answered 201 is stored")
+
+                // The workers go on: every job runs, those interrupted by the stop included.
+                let after = try await services.queue.enqueue(batch: Array(repeating: QueueProbeJob(), count: 20)).map(\.id)
+                let all = jobs + after
+                let done = try await eventually(within: 60) {
+                    try await services.database.read { db in
+                        try await db.raw("SELECT count(*) AS n FROM queue_jobs WHERE id = ANY(\(bind: all)) AND state = 'completed'")
+                            .first(decodingColumn: "n", as: Int.self)
+                    } == all.count
+                }
+                #expect(done, "every job ran, none stuck in a worker")
+                let effects = try await services.database.read { db in
+                    try await db.raw("SELECT count(*) AS n FROM queue_probe_effects WHERE job_id = ANY(\(bind: all))")
+                        .first(decodingColumn: "n", as: Int.self)
+                }
+                #expect(effects == all.count, "each job's effect applied once")
+            }
+        }
     }
 }

@@ -33,6 +33,9 @@ public final class PostgresStore: Database {
     /// Set while the server does not answer: calls fail at once; `probe` clears it.
     private let unreachable = Atomic<Bool>(false)
     private let probing = Atomic<Bool>(false)
+    /// The pooled connections seen so far that have not closed, each with what abandons the call it
+    /// is lent to now (nil while idle).
+    private let lent = Mutex<[PostgresConnection.ID: (@Sendable (DatabaseUnavailable) -> Void)?]>([:])
     public let logger: Logger
     /// NOTIFY delivered to this process (queue wake-ups, chat fan-out across instances).
     public let listener: PostgresListener
@@ -166,7 +169,7 @@ public final class PostgresStore: Database {
                                 // Lent after the timer fired: the caller has its error, the body must not run.
                                 guard lease.phase.compareExchange(expected: Lease<T>.waiting, desired: Lease<T>.lent,
                                                                   ordering: .relaxed).exchanged else { throw CancellationError() }
-                                return try await body(connection)
+                                return try await self.watchingClose(of: connection, for: lease) { try await body(connection) }
                             }))
                         } catch {
                             lease.finish(.failure(error))
@@ -185,6 +188,41 @@ public final class PostgresStore: Database {
             }
         } catch {
             throw Self.translate(error)
+        }
+    }
+
+    /// How long a body may go on after its connection closed before its caller gets `DatabaseUnavailable`.
+    static let closedConnectionGrace = Duration.seconds(1)
+
+    /// Runs `body` on `connection`, and ends the lease with `DatabaseUnavailable` if the connection
+    /// closes under it and the body has not ended a moment later.
+    ///
+    /// A query that PostgresNIO writes to a channel that has just closed is dropped with its
+    /// promise, and its caller waits forever (seen when the server stops with queries in flight:
+    /// `pg_ctl stop`, `pg_terminate_backend`). Such a body can only fail, but it would never say
+    /// so: a job would stay running in its worker, and the probe that ends the down state would
+    /// never answer. The hung body is abandoned (its task stays suspended; the pool has already
+    /// dropped the closed connection, so no pool slot is lost).
+    private func watchingClose<T: Sendable>(of connection: PostgresConnection, for lease: Lease<T>,
+                                            _ body: () async throws -> T) async throws -> T {
+        let id = connection.id
+        let watched = lent.withLock { table in
+            defer { table[id] = lease.abandon }
+            return table.keys.contains(id)
+        }
+        // One close callback per connection, not per call: a future's callbacks are kept until it completes.
+        if !watched { connection.closeFuture.whenComplete { _ in self.connectionClosed(id) } }
+        defer { lent.withLock { table in if table[id] != nil { table[id] = .some(nil) } } }
+        guard !connection.isClosed else { throw DatabaseUnavailable("PostgreSQL closed the connection") }
+        return try await body()
+    }
+
+    /// The pooled connection `id` closed: the call it is lent to, if any, is abandoned after the grace.
+    private func connectionClosed(_ id: PostgresConnection.ID) {
+        guard let abandon = lent.withLock({ $0.removeValue(forKey: id) }) ?? nil else { return }
+        Task {
+            try? await Task.sleep(for: Self.closedConnectionGrace)
+            abandon(DatabaseUnavailable("PostgreSQL closed the connection during a call"))
         }
     }
 
@@ -221,6 +259,12 @@ public final class PostgresStore: Database {
             timer?.cancel()
             continuation?.resume(with: result)
             return continuation != nil
+        }
+
+        /// Gives the caller `error` unless it has its result already, and cancels the body.
+        @Sendable func abandon(_ error: DatabaseUnavailable) {
+            let work = state.withLock { $0.work }
+            if finish(.failure(error)) { work?.cancel() }
         }
 
         /// The caller was cancelled: still waiting for a connection, it returns at once and the

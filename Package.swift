@@ -78,6 +78,8 @@ let package = Package(
                 "Storage",
                 .product(name: "CoreMetrics", package: "swift-metrics"),
                 .product(name: "SQLKit", package: "sql-kit"),
+                // Its hottest statements (claim, acknowledge) are prepared statements on PostgreSQL.
+                .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]

@@ -138,6 +138,10 @@ struct DatabaseRestartTests {
                 $0.queueLeaseDuration = .seconds(3)
             }
             settings.databaseURL = url
+            // The product's wait for a connection, not the tests' 30 s: the test client gives up
+            // on a request after 20 s, and under a full test run the pool may take longer than
+            // that to come back after the restart (the request then answers 503 and is retried).
+            settings.postgresAcquireTimeout = .seconds(5)
             defer { try? FileManager.default.removeItem(atPath: settings.dataDirectory) }
             let services = try await AgoraServices.open(settings: settings, logger: logger)
             try await buildApplication(services: services, logger: logger).test(.live) { client in
@@ -173,7 +177,6 @@ struct DatabaseRestartTests {
                     }
                 }
                 try await Task.sleep(for: .milliseconds(500))
-
                 _ = try await Self.postgres(["stop", cluster])
                 // Calls that meet the dropped connections end within a second; the ones after fail at once.
                 try await Task.sleep(for: .milliseconds(1500))

@@ -174,4 +174,13 @@ public protocol QueueDriver: Sendable {
     /// Wakes idle workers of this process when jobs are committed (including by transactional
     /// enqueue, once the caller's transaction commits).
     var arrivals: JobArrivals { get }
+
+    /// How many claims of one queue a worker may have in flight while a backlog lasts. One where a
+    /// claim is cheap and serial anyway (SQLite's single writer); more where each claim is a round
+    /// trip to a server, which would otherwise leave slots idle while it travels.
+    var overlappingClaims: Int { get }
+}
+
+extension QueueDriver {
+    public var overlappingClaims: Int { 1 }
 }

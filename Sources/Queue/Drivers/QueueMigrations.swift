@@ -2,7 +2,7 @@ import Storage
 
 /// The queue's schema history, SQLite and PostgreSQL twins, recorded in `queue_migrations`. Append; never edit a landed entry.
 enum QueueMigrations {
-    static let all: [any Migration] = [CreateQueueJobs(), CreateQueueSubscriptions(), CreateQueueScheduleSlots()]
+    static let all: [any Migration] = [CreateQueueJobs(), CreateQueueSubscriptions(), CreateQueueScheduleSlots(), IndexDuePendingJobs()]
 }
 
 /// Jobs, their indexes for claiming, leases and uniqueness, and paused queues.
@@ -130,4 +130,17 @@ struct CreateQueueScheduleSlots: Migration {
         )
         """,
     ]
+}
+
+/// When an idle worker's next job is due (`MIN(run_at)` of a queue's pending jobs), from an index
+/// rather than a scan. PostgreSQL only: the claim index, ordered by priority first, cannot answer
+/// it, and after a burst the planner (its statistics taken while the burst was pending) chose a
+/// parallel scan of the whole table, 23 ms on average after 100,000 jobs, before every idle wait.
+/// SQLite reads the few pending entries of the claim index instead, and every index on the pending
+/// state is work at every claim there.
+struct IndexDuePendingJobs: Migration {
+    let version = 4
+    let name = "index_due_pending_jobs"
+    let sqlite: [String] = []
+    let postgres = ["CREATE INDEX queue_jobs_due ON queue_jobs (queue, run_at) WHERE state = 'pending'"]
 }

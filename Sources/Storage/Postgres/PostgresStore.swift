@@ -83,32 +83,65 @@ public final class PostgresStore: Database {
     }
 
     public func transaction<T: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
-        var attempt = 0
-        while true {
-            attempt += 1
-            do {
-                return try await withConnection { connection in
-                    let sql = connection.sql(queryLogLevel: .trace)
-                    try await sql.raw("BEGIN").run()
+        try await retryingConflicts {
+            try await self.withConnection { connection in
+                let sql = connection.sql(queryLogLevel: .trace)
+                try await sql.raw("BEGIN").run()
+                do {
+                    let value = try await body(sql)
+                    try await sql.raw("COMMIT").run()
+                    return value
+                } catch {
                     do {
-                        let value = try await body(sql)
-                        try await sql.raw("COMMIT").run()
-                        return value
+                        try await sql.raw("ROLLBACK").run()
                     } catch {
-                        do {
-                            try await sql.raw("ROLLBACK").run()
-                        } catch {
-                            self.logger.error("rollback failed", metadata: ["error": "\(String(reflecting: error))"])
-                        }
-                        throw error
+                        self.logger.error("rollback failed", metadata: ["error": "\(String(reflecting: error))"])
                     }
+                    throw error
                 }
-            } catch let error as PostgresConflict where attempt <= Self.conflictRetries {
+            }
+        }
+    }
+
+    /// Runs `body` on a pooled connection outside any explicit transaction: each statement commits
+    /// by itself. For a write that is one statement (atomic on its own), this is one round trip
+    /// where `transaction` takes three (BEGIN, the statement, COMMIT). A statement that lost a
+    /// conflict (a deadlock between two batches of updates) rolled back whole, and `body` runs
+    /// again, as in `transaction`.
+    public func autocommit<T: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
+        try await retryingConflicts { try await self.read(body) }
+    }
+
+    /// Runs a prepared statement on its own (autocommit, as `autocommit`) and returns its rows.
+    ///
+    /// Each pooled connection prepares the statement once, by name, and then only binds and runs
+    /// it: no parsing and, once PostgreSQL settles on a generic plan, no planning per call (SQLKit's
+    /// statements are unnamed, parsed and planned at every call: 0.45 ms of server time for the
+    /// queue's claim). Rows are decoded by position into the statement's tuple.
+    public func execute<Statement: PostgresPreparedStatement>(_ statement: Statement) async throws -> [Statement.Row]
+    where Statement.Row: Sendable {
+        try await retryingConflicts {
+            try await self.withConnection { [logger] connection in
+                var rows: [Statement.Row] = []
+                for try await row in try await connection.execute(statement, logger: logger) { rows.append(row) }
+                return rows
+            }
+        }
+    }
+
+    /// Runs `attempt` again, after a short random pause, while it loses conflicts.
+    private func retryingConflicts<T: Sendable>(_ attempt: () async throws -> T) async throws -> T {
+        var attempts = 0
+        while true {
+            attempts += 1
+            do {
+                return try await attempt()
+            } catch let error as PostgresConflict where attempts <= Self.conflictRetries {
                 logger.debug("transaction lost a conflict; running it again",
-                             metadata: ["attempt": "\(attempt)", "error": "\(error)"])
-                try await Task.sleep(for: .milliseconds(Int.random(in: 1...(5 * attempt))))
+                             metadata: ["attempt": "\(attempts)", "error": "\(error)"])
+                try await Task.sleep(for: .milliseconds(Int.random(in: 1...(5 * attempts))))
             } catch let error as PostgresConflict {
-                throw StorageInvariant("a transaction lost \(attempt) conflicts in a row: \(error.description)")
+                throw StorageInvariant("a transaction lost \(attempts) conflicts in a row: \(error.description)")
             }
         }
     }

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import PostgresNIO
 import SQLKit
 import Storage
 import Synchronization
@@ -26,6 +27,10 @@ public final class PostgresQueueDriver: QueueDriver {
     public let arrivals = JobArrivals()
     private let store: PostgresStore
     private let listening = Atomic<Bool>(false)
+
+    /// Two claims in flight while a backlog lasts: one claim is a round trip plus its planning and
+    /// index scan on the server, during which a single claimer leaves freed slots idle.
+    public var overlappingClaims: Int { 2 }
 
     /// The notification channel; each payload is a queue's name.
     static let channel = "agora_queue"
@@ -70,7 +75,11 @@ public final class PostgresQueueDriver: QueueDriver {
     }
 
     public func insert(_ jobs: [NewJob]) async throws -> [EnqueuedJob] {
-        try await store.transaction { db in try await self.insert(jobs, on: db) }
+        // Up to one chunk of jobs without unique keys is one statement, atomic by itself.
+        if jobs.count <= Self.insertChunk, jobs.allSatisfy({ $0.uniqueKey == nil }) {
+            return try await store.autocommit { db in try await self.insert(jobs, on: db) }
+        }
+        return try await store.transaction { db in try await self.insert(jobs, on: db) }
     }
 
     public func insert(_ jobs: [NewJob], on db: any SQLDatabase) async throws -> [EnqueuedJob] {
@@ -170,26 +179,58 @@ public final class PostgresQueueDriver: QueueDriver {
     public func claimNextJobs(queue: String, limit: Int, leaseFor: Duration) async throws -> [ClaimedJob] {
         guard limit > 0 else { return [] }
         let now = Timestamp.now
-        let expires = now.adding(leaseFor).milliseconds
-        // SKIP LOCKED passes over rows another claim has locked; a row claimed and committed since
-        // this statement's snapshot is re-read when locked and fails `state = 'pending'`, so it
-        // drops out too. The batch may then come back smaller than `limit`, never with a job twice.
-        let rows = try await store.transaction { db in
-            try await db.raw("""
-                UPDATE queue_jobs
-                SET state = 'running', attempt = attempt + 1, lease_token = lease_token + 1,
-                    lease_expires_at = \(bind: expires), started_at = \(bind: now.milliseconds)
-                WHERE id IN (
-                    SELECT id FROM queue_jobs
-                    WHERE state = 'pending' AND queue = \(bind: queue) AND run_at <= \(bind: now.milliseconds)
-                      AND NOT EXISTS (SELECT 1 FROM queue_paused WHERE queue = \(bind: queue))
-                    ORDER BY priority DESC, run_at, id
-                    LIMIT \(bind: limit)
-                    FOR UPDATE SKIP LOCKED)
-                RETURNING id, lease_token, kind, queue, payload, attempt, max_attempts, created_at, priority, run_at
-                """).all()
+        return try await store.execute(ClaimJobs(queue: queue, limit: limit, now: now.milliseconds,
+                                                 expires: now.adding(leaseFor).milliseconds))
+            .map { row in
+                ClaimedJob(lease: JobLease(id: row.0, token: row.1), kind: row.2, queue: row.3, payload: row.4,
+                           attempt: Int(row.5), maxAttempts: Int(row.6), createdAt: Timestamp(milliseconds: row.7),
+                           priority: Int(row.8), runAt: Timestamp(milliseconds: row.9))
+            }
+            .sorted { a, b in
+                if a.priority != b.priority { return a.priority > b.priority }
+                if a.runAt != b.runAt { return a.runAt < b.runAt }
+                return a.id < b.id
+            }
+    }
+
+    /// The claim, prepared once per connection.
+    ///
+    /// SKIP LOCKED passes over rows another claim has locked; a row claimed and committed since
+    /// this statement's snapshot is re-read when locked and fails `state = 'pending'`, so it drops
+    /// out too. The batch may then come back smaller than `limit`, never with a job twice.
+    struct ClaimJobs: PostgresPreparedStatement {
+        static let name = "agora_queue_claim"
+        static let sql = """
+            UPDATE queue_jobs
+            SET state = 'running', attempt = attempt + 1, lease_token = lease_token + 1,
+                lease_expires_at = $1, started_at = $2
+            WHERE id IN (
+                SELECT id FROM queue_jobs
+                WHERE state = 'pending' AND queue = $3 AND run_at <= $2
+                  AND NOT EXISTS (SELECT 1 FROM queue_paused WHERE queue = $3)
+                ORDER BY priority DESC, run_at, id
+                LIMIT $4
+                FOR UPDATE SKIP LOCKED)
+            RETURNING id, lease_token, kind, queue, payload, attempt, max_attempts, created_at, priority, run_at
+            """
+        typealias Row = (Int64, Int64, String, String, String, Int64, Int64, Int64, Int64, Int64)
+        let queue: String
+        let limit: Int
+        let now: Int64
+        let expires: Int64
+
+        func makeBindings() throws -> PostgresBindings {
+            var bindings = PostgresBindings(capacity: 4)
+            bindings.append(expires)
+            bindings.append(now)
+            bindings.append(queue)
+            bindings.append(Int64(limit))
+            return bindings
         }
-        return try QueueSQL.claimed(rows)
+
+        func decodeRow(_ row: PostgresRow) throws -> Row {
+            try row.decode(Row.self)
+        }
     }
 
     public func nextRunAt(queue: String) async throws -> Timestamp? {
@@ -203,18 +244,37 @@ public final class PostgresQueueDriver: QueueDriver {
     }
 
     // Acknowledgements, renewals and releases take every lease in one statement (the leases as
-    // two arrays): on a server, each statement is a round trip.
+    // two arrays): on a server, each statement is a round trip. Every write below is one statement,
+    // so it runs on `autocommit`: one round trip, where BEGIN and COMMIT around it would make three.
 
     public func complete(_ leases: [JobLease]) async throws -> Set<JobID> {
         guard !leases.isEmpty else { return [] }
-        let now = Timestamp.now.milliseconds
-        return try await store.transaction { db in
-            Set(try await db.raw("""
-                UPDATE queue_jobs SET state = 'completed', finished_at = \(bind: now), lease_expires_at = NULL
-                FROM unnest(\(bind: leases.map(\.id)), \(bind: leases.map(\.token))) AS lease (id, token)
-                WHERE queue_jobs.id = lease.id AND queue_jobs.lease_token = lease.token AND queue_jobs.state = 'running'
-                RETURNING queue_jobs.id
-                """).all().map { try $0.decode(column: "id", as: JobID.self) })
+        return Set(try await store.execute(CompleteJobs(leases: leases, now: Timestamp.now.milliseconds)))
+    }
+
+    /// The acknowledgement of a batch, prepared once per connection.
+    struct CompleteJobs: PostgresPreparedStatement {
+        static let name = "agora_queue_complete"
+        static let sql = """
+            UPDATE queue_jobs SET state = 'completed', finished_at = $1, lease_expires_at = NULL
+            FROM unnest($2::bigint[], $3::bigint[]) AS lease (id, token)
+            WHERE queue_jobs.id = lease.id AND queue_jobs.lease_token = lease.token AND queue_jobs.state = 'running'
+            RETURNING queue_jobs.id
+            """
+        typealias Row = Int64
+        let leases: [JobLease]
+        let now: Int64
+
+        func makeBindings() throws -> PostgresBindings {
+            var bindings = PostgresBindings(capacity: 3)
+            bindings.append(now)
+            bindings.append(leases.map(\.id))
+            bindings.append(leases.map(\.token))
+            return bindings
+        }
+
+        func decodeRow(_ row: PostgresRow) throws -> Row {
+            try row.decode(Int64.self)
         }
     }
 
@@ -224,7 +284,7 @@ public final class PostgresQueueDriver: QueueDriver {
         let finishedAt: Int64? = retryAt == nil ? now : nil
         let runAt = retryAt?.milliseconds
         // A retry changes when the queue's next job is due: idle workers look again.
-        return try await store.transaction { db in
+        return try await store.autocommit { db in
             try await db.raw("""
                 UPDATE queue_jobs
                 SET state = \(bind: state), run_at = COALESCE(\(bind: runAt), run_at), finished_at = \(bind: finishedAt),
@@ -240,7 +300,7 @@ public final class PostgresQueueDriver: QueueDriver {
     public func renewLeases(_ leases: [JobLease], leaseFor: Duration) async throws -> Set<JobID> {
         guard !leases.isEmpty else { return [] }
         let expires = Timestamp.now.adding(leaseFor).milliseconds
-        return try await store.transaction { db in
+        return try await store.autocommit { db in
             Set(try await db.raw("""
                 UPDATE queue_jobs SET lease_expires_at = \(bind: expires)
                 FROM unnest(\(bind: leases.map(\.id)), \(bind: leases.map(\.token))) AS lease (id, token)
@@ -252,7 +312,7 @@ public final class PostgresQueueDriver: QueueDriver {
 
     public func release(_ leases: [JobLease]) async throws {
         guard !leases.isEmpty else { return }
-        try await store.transaction { db in
+        try await store.autocommit { db in
             try await db.raw("""
                 UPDATE queue_jobs SET state = 'pending', attempt = attempt - 1, lease_expires_at = NULL
                 FROM unnest(\(bind: leases.map(\.id)), \(bind: leases.map(\.token))) AS lease (id, token)
@@ -264,7 +324,7 @@ public final class PostgresQueueDriver: QueueDriver {
 
     public func rescueExpiredLeases() async throws -> Int {
         let now = Timestamp.now.milliseconds
-        return try await store.transaction { db in
+        return try await store.autocommit { db in
             try await db.raw("""
                 UPDATE queue_jobs
                 SET state = CASE WHEN attempt >= max_attempts THEN 'dead' ELSE 'pending' END,
@@ -280,7 +340,7 @@ public final class PostgresQueueDriver: QueueDriver {
 
     public func cancel(_ id: JobID) async throws -> Bool {
         let now = Timestamp.now.milliseconds
-        return try await store.transaction { db in
+        return try await store.autocommit { db in
             try await db.raw("""
                 UPDATE queue_jobs SET state = 'cancelled', finished_at = \(bind: now), lease_expires_at = NULL
                 WHERE id = \(bind: id) AND state IN ('pending', 'running')
@@ -291,13 +351,13 @@ public final class PostgresQueueDriver: QueueDriver {
 
     public func pause(queue: String) async throws {
         let now = Timestamp.now.milliseconds
-        try await store.transaction { db in
+        try await store.autocommit { db in
             try await db.raw("INSERT INTO queue_paused (queue, paused_at) VALUES (\(bind: queue), \(bind: now)) ON CONFLICT (queue) DO NOTHING").run()
         }
     }
 
     public func resume(queue: String) async throws {
-        try await store.transaction { db in
+        try await store.autocommit { db in
             try await db.raw("""
                 DELETE FROM queue_paused WHERE queue = \(bind: queue)
                 RETURNING pg_notify(\(literal: Self.channel), queue)
@@ -331,7 +391,7 @@ public final class PostgresQueueDriver: QueueDriver {
 
     public func retry(_ id: JobID) async throws -> Bool {
         let now = Timestamp.now.milliseconds
-        return try await store.transaction { db in
+        return try await store.autocommit { db in
             try await db.raw("""
                 UPDATE queue_jobs SET state = 'pending', attempt = 0, run_at = \(bind: now), finished_at = NULL
                 WHERE id = \(bind: id) AND state IN ('dead', 'cancelled')

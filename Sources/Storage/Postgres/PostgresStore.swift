@@ -115,9 +115,9 @@ public final class PostgresStore: Database {
     /// Runs a prepared statement on its own (autocommit, as `autocommit`) and returns its rows.
     ///
     /// Each pooled connection prepares the statement once, by name, and then only binds and runs
-    /// it: no parsing and, once PostgreSQL settles on a generic plan, no planning per call (SQLKit's
-    /// statements are unnamed, parsed and planned at every call: 0.45 ms of server time for the
-    /// queue's claim). Rows are decoded by position into the statement's tuple.
+    /// it: no parsing per call (SQLKit's statements are unnamed, parsed at every call; PostgreSQL
+    /// may still plan each call, as it does for the queue's claim). Rows are decoded by position
+    /// into the statement's tuple, not looked up by column name as SQLKit's are.
     public func execute<Statement: PostgresPreparedStatement>(_ statement: Statement) async throws -> [Statement.Row]
     where Statement.Row: Sendable {
         try await retryingConflicts {

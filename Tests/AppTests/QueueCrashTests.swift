@@ -54,16 +54,20 @@ struct QueueCrashTests {
         #expect(enqueue.status == 0, "\(enqueue.output)")
         let store = try await openStore()
 
-        let first = try startWorker()
-        // Killed while the store shows jobs running (on a loaded machine the worker may otherwise
-        // sit between claims at the moment of the kill, with nothing to reclaim).
-        #expect(try await waitUntil(store) { db in
-            let effects = try await count("SELECT COUNT(*) AS n FROM queue_probe_effects", on: db)
-            let running = try await count("SELECT COUNT(*) AS n FROM queue_jobs WHERE state = 'running'", on: db)
-            return effects >= 1_000 && running >= 5
-        })
-        try await kill(first, SIGKILL)
-        let atKill = try await store.read { try await count("SELECT COUNT(*) AS n FROM queue_jobs WHERE state = 'running'", on: $0) }
+        // Killed while the store shows jobs running. The worker acknowledges a batch and then
+        // claims the next, so for a moment none is running; a kill that lands there (it happened
+        // on a loaded machine) interrupts nothing, and the worker is started and killed again.
+        var atKill = 0
+        for _ in 1...5 where atKill == 0 {
+            let worker = try startWorker()
+            #expect(try await waitUntil(store) { db in
+                let effects = try await count("SELECT COUNT(*) AS n FROM queue_probe_effects", on: db)
+                let running = try await count("SELECT COUNT(*) AS n FROM queue_jobs WHERE state = 'running'", on: db)
+                return effects >= 1_000 && running >= 5
+            })
+            try await kill(worker, SIGKILL)
+            atKill = try await store.read { try await count("SELECT COUNT(*) AS n FROM queue_jobs WHERE state = 'running'", on: $0) }
+        }
         #expect(atKill > 0, "some jobs were running when the worker was killed")
 
         let second = try startWorker()

@@ -102,10 +102,31 @@ struct PostgresStoreTests {
     @Test("after a call finds no connection in time, the next ones fail at once until the server answers again")
     func failsFastUntilTheProbeAnswers() async throws {
         try await withDatabase { url in
-            // One connection, held by a slow statement: the pool cannot lend another.
-            let store = try await PostgresStore.open(url: url, connections: 1, acquireTimeout: .milliseconds(300), logger: logger)
-            let holding = Task { try await store.read { db in try await db.raw("SELECT pg_sleep(3)").run() } }
-            try await Task.sleep(for: .milliseconds(300))
+            // One connection, held by a slow statement: the pool cannot lend another. (Opening
+            // pings within the same 300 ms, which a loaded machine may miss while it makes the
+            // connection: then it is opened again. Once open, the pool keeps that connection idle.)
+            var opened: PostgresStore?
+            for _ in 0..<20 where opened == nil {
+                opened = try? await PostgresStore.open(url: url, connections: 1, acquireTimeout: .milliseconds(300), logger: logger)
+            }
+            let store = try #require(opened)
+            // Held once the slow statement's body runs (on a loaded machine a lease may time out
+            // before its task is even scheduled: then it is tried again).
+            final class Lent: Sendable { let flag = Atomic<Bool>(false) }
+            let lent = Lent()
+            let holding = Task {
+                while true {
+                    do {
+                        return try await store.read { db in
+                            lent.flag.store(true, ordering: .sequentiallyConsistent)
+                            try await db.raw("SELECT pg_sleep(3)").run()
+                        }
+                    } catch is DatabaseUnavailable where !lent.flag.load(ordering: .sequentiallyConsistent) {
+                        try await Task.sleep(for: .milliseconds(50))
+                    }
+                }
+            }
+            while !lent.flag.load(ordering: .sequentiallyConsistent) { try await Task.sleep(for: .milliseconds(10)) }
             let waited = await #expect(throws: DatabaseUnavailable.self) { try await store.read { db in try await db.raw("SELECT 1").run() } }
             #expect(waited?.description.contains("within") == true, "\(String(describing: waited))")
             // The next call does not wait for a connection: it fails at once, from the down state.

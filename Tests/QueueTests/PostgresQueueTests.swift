@@ -130,6 +130,28 @@ struct PostgresQueueTests {
         }
     }
 
+    @Test("after claiming its threshold of jobs, an instance vacuums the jobs table (the claim index's dead head)")
+    func vacuumsAfterChurn() async throws {
+        try await withPostgresDatabase { url in
+            try await withPostgresDriver(url: url) { _, store in
+                let driver = PostgresQueueDriver(store: store, vacuumAfterClaims: 50)
+                func vacuums() async throws -> Int {
+                    try await store.read { db in
+                        try await db.raw("SELECT vacuum_count AS n FROM pg_stat_user_tables WHERE relname = 'queue_jobs'")
+                            .first(decodingColumn: "n", as: Int.self) ?? 0
+                    }
+                }
+                let before = try await vacuums()
+                _ = try await driver.insert((0..<60).map { NewJob(kind: Probe.name, queue: "churn", payload: Probe.payload("\($0)")) })
+                #expect(try await driver.claimNextJobs(queue: "churn", limit: 40, leaseFor: .seconds(30)).count == 40)
+                try await Task.sleep(for: .milliseconds(300))
+                #expect(try await vacuums() == before, "40 claims: below the threshold")
+                #expect(try await driver.claimNextJobs(queue: "churn", limit: 20, leaseFor: .seconds(30)).count == 20)
+                #expect(try await eventually(within: 30) { try await vacuums() > before }, "60 claims: vacuumed")
+            }
+        }
+    }
+
     /// The process id of the server session listening for this database's notifications: the only
     /// session that ever ran LISTEN (pool connections run other statements).
     func listenerBackend(_ store: PostgresStore) async throws -> Int32? {

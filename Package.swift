@@ -182,9 +182,15 @@ let package = Package(
                 .product(name: "MetricsTestKit", package: "swift-metrics"),
             ]
         ),
+        // Child processes for the tests, started with posix_spawn (Foundation's Process.run() can crash on Linux).
+        .target(
+            name: "ProcessTestSupport",
+            path: "Tests/ProcessTestSupport"
+        ),
         // The real SMTP server of the mail tests (aiosmtpd in a subprocess), shared by MailTests and AppTests.
         .target(
             name: "SMTPTestSupport",
+            dependencies: ["ProcessTestSupport"],
             path: "Tests/SMTPTestSupport"
         ),
         .testTarget(
@@ -216,6 +222,7 @@ let package = Package(
                 "Realtime",
                 "SMTPTestSupport",
                 "PostgresTestSupport",
+                "ProcessTestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
                 .product(name: "ZIPFoundation", package: "ZIPFoundation"),

@@ -1,5 +1,6 @@
 @testable import App
 import Foundation
+import ProcessTestSupport
 import HTTPTypes
 // @testable for `TestResponse`'s initialiser, which HummingbirdTesting keeps internal: the API
 // helpers speak `TestClientProtocol`, and here its answers come from nginx.
@@ -304,7 +305,7 @@ final class Cluster: Sendable {
             processes.stopAll()
             try? FileManager.default.removeItem(at: directory)
         }
-        var launched: [Process] = []
+        var launched: [ChildProcess] = []
         for k in 1...count {
             launched.append(try processes.launch(AgoraProcess.executable, [
                 "serve", "--host", "127.0.0.1", "--port", "0", "--data-dir", dataDirectory.path, "--database-url", databaseURL,
@@ -346,7 +347,7 @@ final class Cluster: Sendable {
 
 /// One `agora serve` of the cluster.
 struct Instance: Sendable {
-    let process: Process
+    let process: ChildProcess
     let port: Int
     let log: URL
 
@@ -360,7 +361,7 @@ struct Instance: Sendable {
     ]
 
     /// The port `agora serve --port 0` printed in its log, waiting up to a minute.
-    static func waitForPort(of process: Process, in log: URL) async throws -> Int {
+    static func waitForPort(of process: ChildProcess, in log: URL) async throws -> Int {
         let deadline = Date().addingTimeInterval(60)
         while Date() < deadline {
             let text = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
@@ -376,9 +377,9 @@ struct Instance: Sendable {
 
     /// SIGKILL, and waits for the process to be gone.
     func kill() async throws {
-        Foundation.kill(process.processIdentifier, SIGKILL)
+        process.signal(SIGKILL)
         let process = self.process
-        try await offCooperativePool { process.waitUntilExit() }
+        try await offCooperativePool { process.wait() }
     }
 }
 
@@ -463,34 +464,26 @@ struct Nginx: Sendable {
 /// The processes a test started, each killed by its PID at the end (nginx with SIGTERM, which
 /// stops its workers too; Agora with SIGKILL: its database is dropped next).
 final class Processes: Sendable {
-    private let started = Mutex<[Process]>([])
+    private let started = Mutex<[(process: ChildProcess, nginx: Bool)]>([])
 
     /// Starts `executable` with the environment without `AGORA_*` plus `environment`, its output
     /// appended to `log`.
-    func launch(_ executable: URL, _ arguments: [String], environment: [String: String], log: URL) throws -> Process {
-        _ = FileManager.default.createFile(atPath: log.path, contents: nil)
-        let output = try FileHandle(forWritingTo: log)
-        let process = Process()
-        process.executableURL = executable
-        process.arguments = arguments
-        process.environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("AGORA_") }.merging(environment) { $1 }
-        process.standardInput = FileHandle.nullDevice
-        process.standardOutput = output
-        process.standardError = output
-        try process.runAlone()
-        try? output.close()
-        started.withLock { $0.append(process) }
+    func launch(_ executable: URL, _ arguments: [String], environment: [String: String], log: URL) throws -> ChildProcess {
+        let process = try ChildProcess(
+            executable.path, arguments,
+            environment: ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("AGORA_") }.merging(environment) { $1 },
+            output: .file(log.path))
+        started.withLock { $0.append((process, executable.lastPathComponent == "nginx")) }
         return process
     }
 
     func stopAll() {
-        for process in started.withLock({ $0 }) where process.isRunning {
-            let nginx = process.executableURL?.lastPathComponent == "nginx"
-            kill(process.processIdentifier, nginx ? SIGTERM : SIGKILL)
+        for (process, nginx) in started.withLock({ $0 }) where process.isRunning {
+            process.signal(nginx ? SIGTERM : SIGKILL)
             let deadline = Date().addingTimeInterval(10)
             while process.isRunning, Date() < deadline { usleep(10_000) }
-            if process.isRunning { kill(process.processIdentifier, SIGKILL) }
-            process.waitUntilExit()
+            if process.isRunning { process.signal(SIGKILL) }
+            process.wait()
         }
     }
 }

@@ -1,19 +1,9 @@
 import Foundation
+import ProcessTestSupport
 import Testing
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
-
-extension Process {
-    /// Launches the process while no other test launches one. Foundation's `Process.run()` crashed
-    /// (SIGSEGV in a memmove inside it) twice in full runs, each time as several suites launched
-    /// processes at once; launches take turns, what the processes do afterwards does not.
-    func runAlone() throws {
-        try Self.launches.withLock { try run() }
-    }
-
-    private static let launches = NSLock()
-}
 
 /// Runs the real `agora` executable that `swift test` builds beside the tests.
 struct AgoraProcess {
@@ -30,20 +20,14 @@ struct AgoraProcess {
 
     private static func runBlocking(_ arguments: [String], dataDir: String?, in directory: URL?,
                                     environment: [String: String]) throws -> (status: Int32, output: String) {
-        let process = Process()
-        process.executableURL = executable
-        process.arguments = arguments + (dataDir.map { ["--data-dir", $0] } ?? [])
-        process.currentDirectoryURL = directory
-        process.environment = ProcessInfo.processInfo.environment
-            .filter { !$0.key.hasPrefix("AGORA_") }
-            .merging(["AGORA_BCRYPT_COST": "4"].merging(environment) { $1 }) { $1 }
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        try process.runAlone()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+        let process = try ChildProcess(
+            executable.path, arguments + (dataDir.map { ["--data-dir", $0] } ?? []),
+            environment: ProcessInfo.processInfo.environment
+                .filter { !$0.key.hasPrefix("AGORA_") }
+                .merging(["AGORA_BCRYPT_COST": "4"].merging(environment) { $1 }) { $1 },
+            directory: directory?.path, output: .pipe)
+        let data = process.output?.readDataToEndOfFile() ?? Data()
+        return (process.wait(), String(decoding: data, as: UTF8.self))
     }
 }
 
@@ -57,19 +41,15 @@ struct CommandLineTests {
     }
 
     /// Starts `agora serve --port 0` and returns the process and its base URL.
-    func startServer() async throws -> (Process, URL) {
-        let process = Process()
-        process.executableURL = AgoraProcess.executable
-        process.arguments = ["serve", "--port", "0", "--data-dir", dataDir]
-        process.environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("AGORA_") }
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = FileHandle.nullDevice
-        try process.runAlone()
+    func startServer() async throws -> (ChildProcess, URL) {
+        let process = try ChildProcess(AgoraProcess.executable.path, ["serve", "--port", "0", "--data-dir", dataDir],
+                                       environment: ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("AGORA_") },
+                                       output: .pipe, errors: .discarded)
+        let reader = try #require(process.output)
         let output = try await offCooperativePool {
             var output = ""
             while !output.contains("listening on http://") {
-                let chunk = pipe.fileHandleForReading.availableData
+                let chunk = reader.availableData
                 if chunk.isEmpty { break }
                 output += String(decoding: chunk, as: UTF8.self)
             }
@@ -80,22 +60,22 @@ struct CommandLineTests {
         return (process, url)
     }
 
-    func waitForExit(_ process: Process) async throws -> Int32? {
+    func waitForExit(_ process: ChildProcess) async throws -> Int32? {
         let deadline = Date().addingTimeInterval(20)
         while process.isRunning, Date() < deadline { try await Task.sleep(for: .milliseconds(50)) }
-        return process.isRunning ? nil : process.terminationStatus
+        return process.status
     }
 
     @Test("serve prints its URL, answers /healthz, and exits 0 on SIGTERM")
     func serveAndStop() async throws {
         defer { try? FileManager.default.removeItem(atPath: dataDir) }
         let (process, url) = try await startServer()
-        defer { if process.isRunning { process.terminate() } }
+        defer { process.signal(SIGTERM) }
         let (body, response) = try await URLSession.shared.data(from: url.appendingPathComponent("healthz"))
         #expect((response as? HTTPURLResponse)?.statusCode == 200)
         #expect(String(decoding: body, as: UTF8.self).contains("ok"))
         #expect(FileManager.default.fileExists(atPath: dataDir + "/agora.sqlite"))
-        kill(process.processIdentifier, SIGTERM)
+        process.signal(SIGTERM)
         #expect(try await waitForExit(process) == 0)
     }
 
@@ -103,7 +83,7 @@ struct CommandLineTests {
     func drainsInFlightRequests() async throws {
         defer { try? FileManager.default.removeItem(atPath: dataDir) }
         let (process, url) = try await startServer()
-        defer { if process.isRunning { process.terminate() } }
+        defer { process.signal(SIGTERM) }
         let body = #"{"email":"drain@example.com","password":"long enough","nickname":"drain"}"#
         let head = "POST /api/auth/signup HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
             + "Content-Length: \(body.utf8.count)\r\nConnection: close\r\n\r\n"
@@ -112,7 +92,7 @@ struct CommandLineTests {
         // Half the request is on the wire when the signal arrives.
         try socket.send(head + String(body.prefix(10)))
         try await Task.sleep(for: .milliseconds(200))
-        kill(process.processIdentifier, SIGTERM)
+        process.signal(SIGTERM)
         try await Task.sleep(for: .milliseconds(300))
         #expect(process.isRunning, "the server waits for the request in flight")
         try socket.send(String(body.dropFirst(10)))

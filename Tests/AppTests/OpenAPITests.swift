@@ -1,5 +1,6 @@
 import App
 import Foundation
+import ProcessTestSupport
 import Testing
 
 @Suite("OpenAPI document")
@@ -49,17 +50,12 @@ struct OpenAPITests {
 
 /// Whether `python3` with `openapi-spec-validator` (installed by `.ci/run`) is on this machine.
 let openAPIValidatorAvailable: Bool = {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    process.arguments = ["python3", "-c", "import openapi_spec_validator"]
-    process.standardOutput = FileHandle.nullDevice
-    process.standardError = FileHandle.nullDevice
-    guard (try? process.runAlone()) != nil else { return false }
-    process.waitUntilExit()
-    if process.terminationStatus != 0 {
+    guard let process = try? ChildProcess("/usr/bin/env", ["python3", "-c", "import openapi_spec_validator"]) else { return false }
+    let status = process.wait()
+    if status != 0 {
         print("skipping OpenAPI validation: python3 with openapi-spec-validator is not installed (.ci/run installs it)")
     }
-    return process.terminationStatus == 0
+    return status == 0
 }()
 
 @Suite("OpenAPI document validity")
@@ -69,19 +65,14 @@ struct OpenAPIValidityTests {
         let file = FileManager.default.temporaryDirectory.appendingPathComponent("agora-openapi-\(UUID().uuidString).json")
         defer { try? FileManager.default.removeItem(at: file) }
         try JSONCoding.encoder.encode(OpenAPIDocument.document(categories: ["general", "news"])).write(to: file)
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", "-c", """
+        let process = try ChildProcess("/usr/bin/env", ["python3", "-c", """
             import json, sys
             from openapi_spec_validator import validate
             validate(json.load(open(sys.argv[1])))
-            """, file.path]
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        try process.runAlone()
-        let output = try await offCooperativePool { String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self) }
-        process.waitUntilExit()
-        #expect(process.terminationStatus == 0, "\(output)")
+            """, file.path], output: .pipe)
+        let (output, status) = try await offCooperativePool {
+            (String(decoding: process.output?.readDataToEndOfFile() ?? Data(), as: UTF8.self), process.wait())
+        }
+        #expect(status == 0, "\(output)")
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import ProcessTestSupport
 import Synchronization
 
 /// Whether the SMTP integration tests can run here: python3 with aiosmtpd (installed once with
@@ -55,14 +56,7 @@ public enum SMTPTestEnvironment {
 
     private static func python(_ arguments: [String]) async -> Bool {
         let status = try? await BlockingWork.run {
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-            process.arguments = ["python3"] + arguments
-            process.standardOutput = FileHandle.nullDevice
-            process.standardError = FileHandle.nullDevice
-            try process.run()
-            process.waitUntilExit()
-            return process.terminationStatus
+            try ChildProcess("/usr/bin/env", ["python3"] + arguments).wait()
         }
         return status == 0
     }

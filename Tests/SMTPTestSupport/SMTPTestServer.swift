@@ -1,4 +1,5 @@
 import Foundation
+import ProcessTestSupport
 import Synchronization
 
 /// `scripts/smtp-test-server.py` (aiosmtpd) running as a subprocess on 127.0.0.1: a real SMTP
@@ -46,16 +47,13 @@ public final class SMTPTestServer: Sendable {
     /// The certificate the server presents, when it speaks TLS.
     public let certificate: TestCertificate?
     private let directory: URL
-    private let processIdentifier: Int32
-    // Foundation's Process is not Sendable; it is only touched under this lock.
-    private let process: Mutex<Process?>
+    private let process: ChildProcess
 
-    private init(port: Int, certificate: TestCertificate?, directory: URL, process: Process) {
+    private init(port: Int, certificate: TestCertificate?, directory: URL, process: ChildProcess) {
         self.port = port
         self.certificate = certificate
         self.directory = directory
-        self.processIdentifier = process.processIdentifier
-        self.process = Mutex(process)
+        self.process = process
     }
 
     /// Starts a server with `options`, runs `body` with it, and always stops it.
@@ -86,14 +84,8 @@ public final class SMTPTestServer: Sendable {
 
     /// Kills the server by PID and waits until it is gone.
     public func stop() async {
-        kill(processIdentifier, SIGKILL)
-        let process = self.process.withLock { process in
-            defer { process = nil }
-            return process.map(UncheckedProcess.init)
-        }
-        if let process {
-            _ = try? await BlockingWork.run { process.value.waitUntilExit() }
-        }
+        process.signal(SIGKILL)
+        _ = try? await BlockingWork.run { [process] in process.wait() }
         try? FileManager.default.removeItem(at: directory)
     }
 
@@ -118,18 +110,10 @@ public final class SMTPTestServer: Sendable {
         if options.hangUp { arguments += ["--hang-up"] }
         if options.silent { arguments += ["--silent"] }
 
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3"] + arguments
-        let output = Pipe()
-        process.standardOutput = output
         let errorLog = directory.appendingPathComponent("server.log")
-        _ = FileManager.default.createFile(atPath: errorLog.path, contents: nil)
-        process.standardError = try FileHandle(forWritingTo: errorLog)
-        try process.run()
-
-        let pid = process.processIdentifier
-        let reader = output.fileHandleForReading
+        let process = try ChildProcess("/usr/bin/env", ["python3"] + arguments, output: .pipe, errors: .file(errorLog.path))
+        let pid = process.pid
+        guard let reader = process.output else { throw SMTPTestServerError(description: "no pipe from the SMTP test server") }
         let port: Int? = try await BlockingWork.run {
             // A watchdog: a server that has not said LISTENING in time is killed, which ends the read.
             let started = Atomic<Bool>(false)
@@ -157,11 +141,6 @@ public final class SMTPTestServer: Sendable {
         }
         return server
     }
-}
-
-/// Lets the waiting closure carry the Process to the blocking queue; it is used there alone.
-private struct UncheckedProcess: @unchecked Sendable {
-    let value: Process
 }
 
 public struct SMTPTestServerError: Error, CustomStringConvertible {

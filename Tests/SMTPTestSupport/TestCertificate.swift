@@ -1,4 +1,5 @@
 import Foundation
+import ProcessTestSupport
 
 /// A self-signed certificate for `localhost` and 127.0.0.1, made once per test run with the
 /// `openssl` command line tool; the test server presents it, and the client trusts it as its root.
@@ -26,14 +27,7 @@ public struct TestCertificate: Sendable {
             "-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1",
         ]
         let status = try await BlockingWork.run {
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-            process.arguments = arguments
-            process.standardOutput = FileHandle.nullDevice
-            process.standardError = FileHandle.nullDevice
-            try process.run()
-            process.waitUntilExit()
-            return process.terminationStatus
+            try ChildProcess("/usr/bin/env", arguments).wait()
         }
         guard status == 0 else { throw TestCertificateError(status: status) }
         return certificate

@@ -1,6 +1,5 @@
 @testable import App
 import Foundation
-import ProcessTestSupport
 import HTTPTypes
 // @testable for `TestResponse`'s initialiser, which HummingbirdTesting keeps internal: the API
 // helpers speak `TestClientProtocol`, and here its answers come from nginx.
@@ -8,6 +7,7 @@ import HTTPTypes
 import Logging
 import NIOCore
 import PostgresTestSupport
+import ProcessTestSupport
 import Synchronization
 import Testing
 
@@ -441,23 +441,6 @@ struct Nginx: Sendable {
             line.firstRange(of: "upstream=").map { line[$0.upperBound...] }?.split(separator: " upstream_status=").first?
                 .split(separator: ", ").last?.split(separator: ":").last.flatMap { Int($0) }
         })
-    }
-
-    /// A port nobody listens on now.
-    static func freeLoopbackPort() throws -> Int {
-        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(descriptor) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                bind(descriptor, $0, length) == 0 && getsockname(descriptor, $0, &length) == 0
-            }
-        }
-        guard bound else { throw POSIXError(.EADDRINUSE) }
-        return Int(UInt16(bigEndian: address.sin_port))
     }
 }
 

@@ -3,6 +3,7 @@ import Foundation
 import HummingbirdTesting
 import Logging
 import PostgresTestSupport
+import ProcessTestSupport
 import SQLKit
 import Storage
 import Synchronization
@@ -15,21 +16,14 @@ struct DatabaseRestartTests {
     static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent()
 
-    /// Runs `scripts/postgres.sh arguments…` and returns what it printed. Spawned and awaited with
-    /// posix_spawn and waitpid: Foundation's `Process` never saw the script end once it had
-    /// started a server (the daemon outlives it).
+    /// Runs `scripts/postgres.sh arguments…` and returns what it printed. Its output goes to a
+    /// file, not a pipe: the server it starts outlives it and keeps its descriptors.
     static func postgres(_ arguments: [String]) async throws -> String {
         try await offCooperativePool {
             let output = FileManager.default.temporaryDirectory.appendingPathComponent("agora-pg-script-\(UUID().uuidString)")
             defer { try? FileManager.default.removeItem(at: output) }
             let script = repository.appendingPathComponent("scripts/postgres.sh").path
-            let command = ([script] + arguments).map { "'" + $0 + "'" }.joined(separator: " ") + " > '\(output.path)'"
-            let argv: [UnsafeMutablePointer<CChar>?] = ["/bin/bash", "-c", command].map { (text: String) in strdup(text) } + [nil]
-            defer { argv.forEach { free($0) } }
-            var pid = pid_t()
-            guard posix_spawn(&pid, "/bin/bash", nil, nil, argv, environ) == 0 else { throw PostgresScriptFailed(arguments: arguments) }
-            var status: Int32 = 0
-            while waitpid(pid, &status, 0) == -1, errno == EINTR {}
+            let status = try ChildProcess("/bin/bash", [script] + arguments, output: .file(output.path), errors: .discarded).wait()
             guard status == 0 else { throw PostgresScriptFailed(arguments: arguments) }
             return try String(contentsOf: output, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
         }
@@ -39,20 +33,6 @@ struct DatabaseRestartTests {
         let arguments: [String]
     }
 
-    /// A loopback port nobody listens on now.
-    static func freePort() -> Int {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        address.sin_port = 0
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) } }
-        _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) } }
-        return Int(UInt16(bigEndian: address.sin_port))
-    }
-
     /// A PostgreSQL server of this test's own on a free port, stopped at the end however it ends.
     static func withOwnServer(_ body: (_ url: String, _ cluster: String) async throws -> Void) async throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("agora-restart-\(UUID().uuidString)")
@@ -60,7 +40,7 @@ struct DatabaseRestartTests {
                                                 attributes: [.posixPermissions: 0o755])
         defer { try? FileManager.default.removeItem(at: directory) }
         let cluster = directory.appendingPathComponent("cluster").path
-        let url = try await postgres(["start", cluster, String(freePort())])
+        let url = try await postgres(["start", cluster, String(try freeLoopbackPort())])
         do {
             try await body(url, cluster)
         } catch {

@@ -1,6 +1,6 @@
 import Foundation
-import ProcessTestSupport
 import Logging
+import ProcessTestSupport
 import SQLKit
 import Storage
 import Testing

@@ -70,7 +70,7 @@ enum QueueSQL {
 
     /// Claimed rows as jobs, in claim order (highest priority, then earliest, then oldest).
     static func claimed(_ rows: [any SQLRow]) throws -> [ClaimedJob] {
-        try rows.map { row in
+        inClaimOrder(try rows.map { row in
             ClaimedJob(
                 lease: JobLease(id: try row.decode(column: "id", as: JobID.self),
                                 token: try row.decode(column: "lease_token", as: Int64.self)),
@@ -82,8 +82,13 @@ enum QueueSQL {
                 createdAt: Timestamp(milliseconds: try row.decode(column: "created_at", as: Int64.self)),
                 priority: try row.decode(column: "priority", as: Int.self),
                 runAt: Timestamp(milliseconds: try row.decode(column: "run_at", as: Int64.self)))
-        }
-        .sorted { a, b in
+        })
+    }
+
+    /// Claimed jobs in the order they are handed out: priority first, then run time, then age
+    /// (a claim's RETURNING gives its rows in no particular order).
+    static func inClaimOrder(_ jobs: [ClaimedJob]) -> [ClaimedJob] {
+        jobs.sorted { a, b in
             if a.priority != b.priority { return a.priority > b.priority }
             if a.runAt != b.runAt { return a.runAt < b.runAt }
             return a.id < b.id

@@ -188,17 +188,11 @@ public final class PostgresQueueDriver: QueueDriver {
         let rows = try await store.execute(ClaimJobs(queue: queue, limit: limit, now: now.milliseconds,
                                                      expires: now.adding(leaseFor).milliseconds))
         vacuumAfterChurn(claimed: rows.count)
-        return rows
-            .map { row in
-                ClaimedJob(lease: JobLease(id: row.0, token: row.1), kind: row.2, queue: row.3, payload: row.4,
-                           attempt: Int(row.5), maxAttempts: Int(row.6), createdAt: Timestamp(milliseconds: row.7),
-                           priority: Int(row.8), runAt: Timestamp(milliseconds: row.9))
-            }
-            .sorted { a, b in
-                if a.priority != b.priority { return a.priority > b.priority }
-                if a.runAt != b.runAt { return a.runAt < b.runAt }
-                return a.id < b.id
-            }
+        return QueueSQL.inClaimOrder(rows.map { row in
+            ClaimedJob(lease: JobLease(id: row.0, token: row.1), kind: row.2, queue: row.3, payload: row.4,
+                       attempt: Int(row.5), maxAttempts: Int(row.6), createdAt: Timestamp(milliseconds: row.7),
+                       priority: Int(row.8), runAt: Timestamp(milliseconds: row.9))
+        })
     }
 
     /// Vacuums `queue_jobs` in the background once this process has claimed `vacuumAfterClaims`

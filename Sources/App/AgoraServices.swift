@@ -64,11 +64,7 @@ public final class AgoraServices: Sendable {
         let uploadRepository = SQLUploadRepository()
         repositories = Repositories(users: users, posts: postRepository, comments: commentRepository)
         searchIndexer = SearchIndexer(database: database, index: storage.textSearch as? any BatchedTextIndex, logger: logger)
-        // With a shared database, another instance's change reaches this cache as a message; an
-        // entry is also read again after 60 s, should such a message be lost (a crash right after
-        // a commit). Shorter ages cost too much: 5 s made 10,000 popular posts about 2,000 reads a
-        // second, more than the uncached path serves on two cores (docs/BENCHMARKS.md).
-        let postCache = PostCache(capacity: settings.postCacheEntries, maxAge: storage.postgres == nil ? nil : .seconds(60))
+        let postCache = PostCache(capacity: settings.postCacheEntries)
         let refreshTokens = SQLRefreshTokenRepository()
         let roomRepository = SQLRoomRepository()
         let chatHub = ChatHub(history: RoomHistory(database: database, rooms: roomRepository), configuration: settings.chatHub,
@@ -79,9 +75,6 @@ public final class AgoraServices: Sendable {
                               instanceTimeout: settings.chatInstanceTimeout, logger: logger)
         }
         self.chatRelay = chatRelay
-        if let chatRelay {
-            postCache.onInvalidate { post in Task { await chatRelay.broadcast(.postChanged(post: post)) } }
-        }
         let relay: any ChatRelay = chatRelay ?? SingleInstance()
         codes = AccountCodeService(
             database: database, users: users, refreshTokens: refreshTokens,
@@ -108,14 +101,15 @@ public final class AgoraServices: Sendable {
         viewCounter = ViewCounter(database: database, posts: postRepository, cache: postCache,
                                   interval: settings.viewFlushInterval, logger: logger)
         posts = PostService(database: database, posts: postRepository, uploads: uploadRepository,
-                            rules: BoardRules(categories: settings.categories), cache: postCache, searchIndexer: searchIndexer,
+                            rules: BoardRules(categories: settings.categories), cache: postCache, relay: relay,
+                            searchIndexer: searchIndexer,
                             events: queue, notifications: notifications, views: viewCounter)
         exports = ExportService(database: database, exports: SQLExportRepository(), users: users, posts: postRepository,
                                 comments: commentRepository, queue: queue,
                                 directory: URL(fileURLWithPath: settings.dataDirectory, isDirectory: true)
                                     .appendingPathComponent("exports", isDirectory: true))
         comments = CommentService(database: database, posts: postRepository, comments: commentRepository,
-                                  postCache: postCache, notifications: notifications)
+                                  postCache: postCache, relay: relay, notifications: notifications)
         uploads = UploadService(database: database, uploads: uploadRepository,
                                 files: UploadFiles(directory: Self.uploadsDirectory(in: settings)), queue: queue,
                                 maxBytes: settings.maxUploadBytes)

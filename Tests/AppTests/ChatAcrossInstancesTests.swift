@@ -169,17 +169,48 @@ struct ChatAcrossInstancesTests {
         }
     }
 
-    @Test("a post changed through one instance is not served from the other's cache")
+    @Test("a post changed through one instance is not served from the other's cache: like, comment, edit, rename, deletion")
     func postCacheCrossesInstances() async throws {
+        try await twoInstances { a, _, b, _ in
+            let alice = try await a.user(), bob = try await a.user()
+            let post = try await a.post(by: alice, title: "first title")
+            func onB(_ check: @escaping @Sendable (JSON) -> Bool) async throws -> Bool {
+                try await eventually(within: 3) { check(try await b.get("/api/posts/\(post)").json) }
+            }
+            // B caches it (a second read is a hit).
+            for _ in 0..<2 { #expect(try await b.get("/api/posts/\(post)").json["title"].string == "first title") }
+            _ = try await a.put("/api/posts/\(post)/like", token: bob.accessToken)
+            #expect(try await onB { $0["likeCount"].int == 1 })
+            _ = try await a.post("/api/posts/\(post)/comments", ["body": "hi"], token: bob.accessToken)
+            #expect(try await onB { $0["commentCount"].int == 1 })
+            #expect(try await a.patch("/api/posts/\(post)", ["title": "second title"], token: alice.accessToken).status == .ok)
+            #expect(try await onB { $0["title"].string == "second title" })
+            _ = try await a.patch("/api/users/me", ["nickname": "renamed\(alice.id)"], token: alice.accessToken)
+            #expect(try await onB { $0["author"]["nickname"].string == "renamed\(alice.id)" })
+            #expect(try await a.delete("/api/posts/\(post)", token: alice.accessToken).status == .noContent)
+            #expect(try await eventually(within: 3) { try await b.get("/api/posts/\(post)").status == .notFound })
+        }
+    }
+
+    @Test("an instance whose listener was cut off forgets its cached posts: it may have missed a change")
+    func postCacheAfterDroppedListener() async throws {
         try await twoInstances { a, _, b, _ in
             let alice = try await a.user()
             let post = try await a.post(by: alice, title: "first title")
-            // B caches it (a second read is a hit).
             for _ in 0..<2 { #expect(try await b.get("/api/posts/\(post)").json["title"].string == "first title") }
-            #expect(try await a.patch("/api/posts/\(post)", ["title": "second title"], token: alice.accessToken).status == .ok)
-            #expect(try await eventually(within: 3) { try await b.get("/api/posts/\(post)").json["title"].string == "second title" })
-            #expect(try await a.delete("/api/posts/\(post)", token: alice.accessToken).status == .noContent)
-            #expect(try await eventually(within: 3) { try await b.get("/api/posts/\(post)").status == .notFound })
+            // A change whose notification B missed: written behind the app's back, so B's copy is stale.
+            let database = try #require(a.services.database as? PostgresStore)
+            try await database.transaction { db in
+                try await db.raw("UPDATE posts SET title = 'second title' WHERE id = \(bind: post)").run()
+            }
+            #expect(try await b.get("/api/posts/\(post)").json["title"].string == "first title")
+            try await database.read { db in
+                try await db.raw("""
+                    SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+                    WHERE datname = current_database() AND pid <> pg_backend_pid() AND query ILIKE 'LISTEN%'
+                    """).run()
+            }
+            #expect(try await eventually(within: 10) { try await b.get("/api/posts/\(post)").json["title"].string == "second title" })
         }
     }
 

@@ -141,7 +141,7 @@ public struct AccountService: Sendable {
         let nickname = AccountRules.nickname(rawNickname, required: false, problems: &problems)
         let bio = AccountRules.bio(rawBio, problems: &problems)
         try AccountRules.throwIfAny(problems)
-        let users = self.users
+        let (users, relay) = (self.users, self.relay)
         let (user, renamed) = try await database.transaction { db in
             guard var user = try await users.find(id: id, on: db) else { throw ServiceError.unauthorized("The account no longer exists.") }
             if let nickname, nicknameKey(nickname) != nicknameKey(user.nickname) {
@@ -151,9 +151,10 @@ public struct AccountService: Sendable {
             user.nickname = nickname ?? user.nickname
             user.bio = bio ?? user.bio
             try await users.update(id: id, nickname: user.nickname, bio: user.bio, at: .now, on: db)
+            if renamed { try await relay.announce(.postChanged(post: nil), on: db) }
             return (user, renamed)
         }
-        if renamed { postCache.invalidateAll() }
+        if renamed { postCache.invalidate(nil) }
         return user
     }
 
@@ -191,9 +192,10 @@ public struct AccountService: Sendable {
             try await users.delete(id: id, on: db)
             try await relay.announce(.accountDeleted(user: id), on: db)
             for room in owned { try await relay.announce(.roomClosed(room: room), on: db) }
+            try await relay.announce(.postChanged(post: nil), on: db)
             return owned
         }
-        postCache.invalidateAll()
+        postCache.invalidate(nil)
         chat.removeAccount(id)
         for room in owned { chat.closeRoom(room) }
     }

@@ -7,6 +7,8 @@ public struct CommentService: Sendable {
     let comments: any CommentRepository
     /// Posts show their comment count, so a cached post is forgotten when its comments change.
     let postCache: PostCache
+    /// Tells the other instances of each change to a post's comments, for their caches.
+    let relay: any ChatRelay
     /// The post's author hears of each comment, in the comment's transaction.
     let notifications: NotificationService
 
@@ -14,10 +16,11 @@ public struct CommentService: Sendable {
         var problems: [FieldProblem] = []
         let body = BoardRules.text(rawBody, field: "body", length: BoardRules.commentLength, required: true, problems: &problems)
         guard problems.isEmpty, let body else { throw ServiceError.validation(problems) }
-        let posts = self.posts, comments = self.comments, notifications = self.notifications
+        let (posts, comments, notifications, relay) = (self.posts, self.comments, self.notifications, self.relay)
         let (id, notified) = try await database.transaction { db in
             guard let postAuthorID = try await posts.authorID(of: postID, on: db) else { throw ServiceError.notFound("The post") }
             let id = try await comments.insert(postID: postID, authorID: authorID, body: body, at: .now, on: db)
+            try await relay.announce(.postChanged(post: postID), on: db)
             return (id, try await notifications.notify(postAuthorID, .comment, by: authorID, post: postID, comment: id, on: db))
         }
         postCache.invalidate(postID)
@@ -54,11 +57,12 @@ public struct CommentService: Sendable {
     }
 
     public func delete(_ id: Int64, by identity: Identity) async throws {
-        let comments = self.comments
+        let (comments, relay) = (self.comments, self.relay)
         let postID = try await database.transaction { db in
             guard let comment = try await comments.find(id: id, on: db) else { throw ServiceError.notFound("The comment") }
             guard identity.mayModify(ownedBy: comment.authorID) else { throw ServiceError.forbidden }
             try await comments.delete(id: id, on: db)
+            try await relay.announce(.postChanged(post: comment.postID), on: db)
             return comment.postID
         }
         postCache.invalidate(postID)

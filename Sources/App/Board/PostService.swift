@@ -10,6 +10,8 @@ public struct PostService: Sendable {
     let uploads: any UploadRepository
     let rules: BoardRules
     let cache: PostCache
+    /// Tells the other instances of each change to a post, so that they drop it from their cache.
+    let relay: any ChatRelay
     let searchIndexer: SearchIndexer
     /// Where post events are published (in the transaction that causes them).
     let events: JobQueue
@@ -95,8 +97,7 @@ public struct PostService: Sendable {
             tags: BoardRules.tags(draft.tags, problems: &problems),
             attachments: BoardRules.attachments(draft.attachments, problems: &problems))
         if !problems.isEmpty { throw ServiceError.validation(problems) }
-        let posts = self.posts
-        let uploads = self.uploads
+        let (posts, uploads, relay) = (self.posts, self.uploads, self.relay)
         try await database.transaction { db in
             let authorID = try await Self.authorize(identity, onPost: id, posts: posts, on: db)
             if let attachments = changes.attachments {
@@ -104,6 +105,7 @@ public struct PostService: Sendable {
                 try await UploadService.requireAttachable(attachments, by: authorID, uploads: uploads, on: db)
             }
             try await posts.update(id: id, changes: changes, at: .now, on: db)
+            try await relay.announce(.postChanged(post: id), on: db)
         }
         cache.invalidate(id)
         return try await find(id, viewerID: identity.userID)
@@ -111,17 +113,18 @@ public struct PostService: Sendable {
 
     /// Deletes the post with its comments, likes and tags; only the author or an admin may.
     public func delete(_ id: Int64, by identity: Identity) async throws {
-        let posts = self.posts
+        let (posts, relay) = (self.posts, self.relay)
         try await database.transaction { db in
             try await Self.authorize(identity, onPost: id, posts: posts, on: db)
             try await posts.delete(id: id, on: db)
+            try await relay.announce(.postChanged(post: id), on: db)
         }
         cache.invalidate(id)
     }
 
     /// Likes or unlikes the post for `userID`, idempotently; returns the state and the exact count.
     public func setLike(_ liked: Bool, post id: Int64, by userID: Int64) async throws -> (liked: Bool, likeCount: Int) {
-        let posts = self.posts, notifications = self.notifications
+        let (posts, notifications, relay) = (self.posts, self.notifications, self.relay)
         let (state, notified) = try await database.transaction { db in
             guard let authorID = try await posts.authorID(of: id, on: db) else { throw ServiceError.notFound("The post") }
             var notified: Int64?
@@ -132,6 +135,7 @@ public struct PostService: Sendable {
             } else {
                 _ = try await posts.unlike(postID: id, userID: userID, on: db)
             }
+            try await relay.announce(.postChanged(post: id), on: db)
             return ((liked, try await posts.likeCount(of: id, on: db)), notified)
         }
         cache.invalidate(id)

@@ -223,7 +223,7 @@ final class PostgresChatRelay: ChatRelay, Service {
         case .presenceRewritten(let instance):
             guard instance != self.instance else { return }
             Task { await readPresence() }
-        case .postChanged(let post): postCache.forget(post)
+        case .postChanged(let post): postCache.invalidate(post)
         case .instanceGone(let instance):
             guard instance != self.instance else {
                 // Swept during an outage: the next heartbeat registers again and rewrites.
@@ -237,7 +237,7 @@ final class PostgresChatRelay: ChatRelay, Service {
     /// the others' presence, and drops subscribers no longer in their room.
     private func resumed() async {
         // Invalidations may have been missed too.
-        postCache.forget(nil)
+        postCache.invalidate(nil)
         hub.catchUp()
         await readPresence()
         let subscribed = hub.subscribedUsers()

@@ -18,6 +18,12 @@ public protocol Database: Sendable {
     /// another transaction of the same group commit failed).
     func transaction<T: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> T) async throws -> T
 
+    /// Runs `body`, a write that is atomic by itself on this engine, and commits it: on PostgreSQL
+    /// one statement, run outside an explicit transaction (one round trip instead of three, and
+    /// the rows it locks are locked only for that statement); on SQLite, which may need several
+    /// statements for the same write, a transaction. Retried as `transaction` is.
+    func autocommit<T: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> T) async throws -> T
+
     /// Throws when the database does not answer.
     func ping() async throws
 

@@ -262,6 +262,25 @@ struct RoomsTests {
         }
     }
 
+    @Test("resends racing each other store the message once; every one gets its seq, and the room's seqs stay gapless",
+          arguments: TestEngine.allCases)
+    func racingResends(engine: TestEngine) async throws {
+        try await withAgora(on: engine) { api in
+            let alice = try await api.user()
+            let room = try await api.room(by: alice)
+            for round in 1...5 {
+                let replies = try await withThrowingTaskGroup(of: (message: ChatMessage, duplicate: Bool).self) { group in
+                    for _ in 0..<8 { group.addTask { try await api.send("once", to: room, by: alice, clientMsgId: "r-\(round)") } }
+                    return try await group.reduce(into: []) { $0.append($1) }
+                }
+                #expect(replies.filter { !$0.duplicate }.count == 1)
+                #expect(Set(replies.map(\.message.seq)) == [Int64(round)])
+            }
+            #expect(try await api.send("after", to: room, by: alice).message.seq == 6)
+            #expect(try await api.count("chat_messages", where: "room_id = \(room)") == 6)
+        }
+    }
+
     @Test("history: the latest window, before a seq and after a seq, always in ascending seq order", arguments: TestEngine.allCases)
     func historyWindows(engine: TestEngine) async throws {
         try await withAgora(on: engine) { api in

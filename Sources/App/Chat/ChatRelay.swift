@@ -51,7 +51,7 @@ enum ChatEvent: Sendable, Equatable {
     /// The payload: a letter, then fields separated by spaces; a nickname, last, may hold spaces.
     var payload: String {
         switch self {
-        case .message(let instance, let room, let seq): "m \(instance) \(room) \(seq)"
+        case .message(let instance, let room, let seq): Self.messagePayload(instance: instance, room: room) + "\(seq)"
         case .memberRemoved(let room, let user): "r \(room) \(user)"
         case .accountDeleted(let user): "a \(user)"
         case .roomClosed(let room): "c \(room)"
@@ -62,6 +62,9 @@ enum ChatEvent: Sendable, Equatable {
         case .postChanged(let post): "b \(post.map(String.init) ?? "*")"
         }
     }
+
+    /// The payload of `.message` up to its seq, for a statement that computes the seq itself.
+    static func messagePayload(instance: String, room: Int64) -> String { "m \(instance) \(room) " }
 
     /// The event of `payload`; nil for one this version does not know.
     init?(payload: String) {

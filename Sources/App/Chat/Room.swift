@@ -44,13 +44,3 @@ public struct RoomAccess: Sendable, Equatable {
     /// Whether the user may see the room, its members and its history: a public room, or a member.
     public var canRead: Bool { visibility == .public || isMember }
 }
-
-/// A chat message about to be stored, with the seq its transaction took from the room.
-public struct NewChatMessage: Sendable {
-    public var room: Int64
-    public var seq: Int64
-    public var senderID: Int64
-    public var body: String
-    public var clientMsgId: String?
-    public var sentAt: Timestamp
-}

@@ -22,11 +22,13 @@ public protocol RoomRepository: Sendable {
     func members(of room: Int64, on db: any SQLDatabase) async throws -> [ChatUser]
     /// The message `senderID` already stored in `room` under `clientMsgId`, if any.
     func message(in room: Int64, from senderID: Int64, clientMsgId: String, on db: any SQLDatabase) async throws -> ChatMessage?
-    /// Takes the room's next seq (`last_seq + 1`, kept); nil when there is no such room. Call it
-    /// in the transaction that stores the message, so that a seq is never taken without one.
-    func takeNextSeq(of room: Int64, on db: any SQLDatabase) async throws -> Int64?
-    /// Stores the message; nil when its sender already used its `clientMsgId` in the room.
-    func insertMessage(_ message: NewChatMessage, on db: any SQLDatabase) async throws -> ChatMessage?
+    /// Stores a message from `senderID` with the room's next seq, in one write
+    /// (`Database.autocommit`), if the sender is a member of the room and has not used
+    /// `clientMsgId` there; nil otherwise, with nothing stored (ask `access` and `message` why).
+    /// Where instances share the database, the write also announces the message to them
+    /// (`ChatEvent.message` from `instance`).
+    func appendMessage(_ body: String, clientMsgId: String?, to room: Int64, from senderID: Int64, at sentAt: Timestamp,
+                       instance: String, on db: any SQLDatabase) async throws -> ChatMessage?
     /// Up to `limit` messages with a seq above `seq`, in seq order.
     func messages(in room: Int64, after seq: Int64, limit: Int, on db: any SQLDatabase) async throws -> [ChatMessage]
     /// The `limit` messages just below seq `seq`, in seq order.

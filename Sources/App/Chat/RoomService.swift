@@ -179,40 +179,39 @@ public struct RoomService: Sendable {
         let clientMsgId = ChatRules.clientMsgId(clientMsgId, problems: &problems)
         guard problems.isEmpty, let body else { throw ServiceError.validation(problems) }
         let rooms = self.rooms, relay = self.relay
-        let outcome: AppendOutcome
-        do {
-            outcome = try await database.transaction { db -> AppendOutcome in
-                // Refusals are returned, not thrown: a throwing body makes SQLite run its whole
-                // group commit again, one transaction at a time.
+        let sentAt = Timestamp.now
+        // One write stores it in the common case; when it stores nothing, a read tells why: no
+        // such room, not a member, or a resend. If none holds any more (the sender joined
+        // meanwhile), it is written again.
+        for _ in 0..<Self.appendAttempts {
+            if let message = try await database.autocommit({ db in
+                try await rooms.appendMessage(body, clientMsgId: clientMsgId, to: room, from: senderID, at: sentAt,
+                                              instance: relay.instance, on: db)
+            }) {
+                // Published after the commit; a repeat of a message already fanned out is dropped.
+                hub.publish(message)
+                return (message, false)
+            }
+            let refusal = try await database.read { db -> AppendRefusal? in
                 guard let access = try await rooms.access(to: room, for: senderID, on: db) else { return .noRoom }
                 guard access.isMember else { return access.canRead ? .notMember : .noRoom }
                 if let clientMsgId, let stored = try await rooms.message(in: room, from: senderID, clientMsgId: clientMsgId, on: db) {
-                    return .stored(stored, duplicate: true)
+                    return .resent(stored)
                 }
-                guard let seq = try await rooms.takeNextSeq(of: room, on: db) else { return .noRoom }
-                let message = NewChatMessage(room: room, seq: seq, senderID: senderID, body: body, clientMsgId: clientMsgId,
-                                             sentAt: .now)
-                guard let stored = try await rooms.insertMessage(message, on: db) else { throw ConcurrentResend() }
-                try await relay.announce(.message(instance: relay.instance, room: room, seq: seq), on: db)
-                return .stored(stored, duplicate: false)
+                return nil
             }
-        } catch is ConcurrentResend {
-            // Only where transactions run side by side (PostgreSQL): the same resend committed
-            // between our check and our insert. Throwing rolled back the seq this one took.
-            guard let clientMsgId, let stored = try await database.read({ db in
-                try await rooms.message(in: room, from: senderID, clientMsgId: clientMsgId, on: db)
-            }) else { throw StorageInvariant("a conflicting chat message is not stored") }
-            return (stored, true)
+            switch refusal {
+            case .resent(let message): return (message, true)
+            case .notMember: throw ServiceError.denied(code: "not_a_member", message: "Join the room to send messages to it.")
+            case .noRoom: throw Self.roomNotFound
+            case nil: continue
+            }
         }
-        switch outcome {
-        case .stored(let message, let duplicate):
-            // Published after the commit; a repeat of a message already fanned out is dropped.
-            hub.publish(message)
-            return (message, duplicate)
-        case .notMember: throw ServiceError.denied(code: "not_a_member", message: "Join the room to send messages to it.")
-        case .noRoom: throw Self.roomNotFound
-        }
+        throw DatabaseUnavailable("the room's membership kept changing while a message was sent")
     }
+
+    /// Writes of one message, in `append`, before the sender is asked to try again later.
+    private static let appendAttempts = 3
 
     /// A window of the room's messages, in seq order, for a reader (`notFound` for a private room
     /// they are not in): with `after`, the first `limit` above it; with `before`, the last `limit`
@@ -267,14 +266,13 @@ public struct RoomService: Sendable {
 
     private static let roomNotFound = ServiceError.notFound("The room")
 
-    private enum AppendOutcome: Sendable {
-        case stored(ChatMessage, duplicate: Bool)
-        case notMember
+    /// Why `appendMessage` stored nothing.
+    private enum AppendRefusal: Sendable {
         case noRoom
+        case notMember
+        /// The sender already stored this message (the same `clientMsgId`).
+        case resent(ChatMessage)
     }
-
-    /// The insert met a message with the same client id that committed after the duplicate check.
-    private struct ConcurrentResend: Error {}
 }
 
 /// The stored messages as the hub reads them, to catch a client up and to fill gaps.

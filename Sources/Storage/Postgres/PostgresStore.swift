@@ -106,8 +106,8 @@ public final class PostgresStore: Database {
     /// Runs `body` on a pooled connection outside any explicit transaction: each statement commits
     /// by itself. For a write that is one statement (atomic on its own), this is one round trip
     /// where `transaction` takes three (BEGIN, the statement, COMMIT). A statement that lost a
-    /// conflict (a deadlock between two batches of updates) rolled back whole, and `body` runs
-    /// again, as in `transaction`.
+    /// conflict (a deadlock between two batches of updates, a unique key taken meanwhile) rolled
+    /// back whole, and `body` runs again, as in `transaction`.
     public func autocommit<T: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
         try await retryingConflicts { try await self.read(body) }
     }

@@ -104,6 +104,11 @@ public final class SQLiteStore: Database {
         return value
     }
 
+    /// A transaction of the writer: SQLite commits in groups, so one statement gains nothing alone.
+    public func autocommit<T: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
+        try await transaction(body)
+    }
+
     /// SQLite's errors in storage-neutral terms; anything else passes through unchanged.
     static func translate(_ error: any Error) -> any Error {
         if let failure = error as? SQLiteFailure {

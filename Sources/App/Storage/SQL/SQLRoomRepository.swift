@@ -2,9 +2,9 @@ import Realtime
 import SQLKit
 import Storage
 
-/// `RoomRepository` over SQLKit; the SQL is the same on every engine. A room's `last_seq` is its
-/// sequence: taking a seq is one `UPDATE … RETURNING`, which also locks the room's row until the
-/// message's transaction ends, so seqs are handed out in commit order without gaps.
+/// `RoomRepository` over SQLKit; the SQL is the same on every engine but for storing a message.
+/// A room's `last_seq` is its sequence: taking a seq is an `UPDATE`, which also locks the room's
+/// row until the message commits, so seqs are handed out in commit order without gaps.
 struct SQLRoomRepository: RoomRepository {
     private static func roomColumns(viewerID: Int64) -> SQLQueryString {
         """
@@ -95,26 +95,53 @@ struct SQLRoomRepository: RoomRepository {
             """).first().map(Self.message)
     }
 
-    func takeNextSeq(of room: Int64, on db: any SQLDatabase) async throws -> Int64? {
-        try await db.raw("UPDATE rooms SET last_seq = last_seq + 1 WHERE id = \(bind: room) RETURNING last_seq")
-            .first()?.decode(column: "last_seq", as: Int64.self)
-    }
-
-    func insertMessage(_ message: NewChatMessage, on db: any SQLDatabase) async throws -> ChatMessage? {
-        let row = try await db.raw("""
-            INSERT INTO chat_messages (room_id, seq, sender_id, body, client_msg_id, sent_at)
-            VALUES (\(bind: message.room), \(bind: message.seq), \(bind: message.senderID), \(bind: message.body),
-                    \(bind: message.clientMsgId), \(bind: message.sentAt.milliseconds))
-            ON CONFLICT (room_id, sender_id, client_msg_id) DO NOTHING
-            RETURNING id, (SELECT nickname FROM users WHERE users.id = chat_messages.sender_id) AS sender_nickname
-            """).first()
+    func appendMessage(_ body: String, clientMsgId: String?, to room: Int64, from senderID: Int64, at sentAt: Timestamp,
+                       instance: String, on db: any SQLDatabase) async throws -> ChatMessage? {
+        let row: (any SQLRow)?
+        if db.dialect.name == "postgresql" {
+            // One statement, so the room's row is locked from taking the seq to the commit only,
+            // with no round trip in between: sends to one room follow each other that much faster.
+            // The NOTIFY commits with it. A resend racing this one breaks the unique key in the
+            // INSERT: the statement rolls back whole (no seq is lost) and runs again, finding it.
+            row = try await db.raw("""
+                WITH next AS (
+                    UPDATE rooms SET last_seq = last_seq + 1
+                    WHERE id = \(bind: room)
+                      AND EXISTS (SELECT 1 FROM room_members WHERE room_id = \(bind: room) AND user_id = \(bind: senderID))
+                      AND NOT EXISTS (SELECT 1 FROM chat_messages WHERE room_id = \(bind: room) AND sender_id = \(bind: senderID)
+                                                                    AND client_msg_id = \(bind: clientMsgId))
+                    RETURNING last_seq
+                ), stored AS (
+                    INSERT INTO chat_messages (room_id, seq, sender_id, body, client_msg_id, sent_at)
+                    SELECT \(bind: room), last_seq, \(bind: senderID), \(bind: body), \(bind: clientMsgId), \(bind: sentAt.milliseconds)
+                    FROM next
+                    RETURNING id, seq
+                )
+                SELECT id, seq, (SELECT nickname FROM users WHERE users.id = \(bind: senderID)) AS sender_nickname,
+                       pg_notify(\(bind: PostgresChatRelay.channel),
+                                 \(bind: ChatEvent.messagePayload(instance: instance, room: room)) || seq) AS announced
+                FROM stored
+                """).first()
+        } else {
+            // SQLite has no UPDATE in a WITH; its one writer runs the steps back to back, and
+            // its one instance has nobody to announce to. A refusal returns nil, never throws:
+            // a throwing body makes SQLite run its whole group commit again.
+            guard try await access(to: room, for: senderID, on: db)?.isMember == true else { return nil }
+            if let clientMsgId, try await message(in: room, from: senderID, clientMsgId: clientMsgId, on: db) != nil { return nil }
+            guard let seq = try await db.raw("UPDATE rooms SET last_seq = last_seq + 1 WHERE id = \(bind: room) RETURNING last_seq")
+                .first()?.decode(column: "last_seq", as: Int64.self) else { return nil }
+            row = try await db.raw("""
+                INSERT INTO chat_messages (room_id, seq, sender_id, body, client_msg_id, sent_at)
+                VALUES (\(bind: room), \(bind: seq), \(bind: senderID), \(bind: body), \(bind: clientMsgId), \(bind: sentAt.milliseconds))
+                RETURNING id, seq, (SELECT nickname FROM users WHERE users.id = chat_messages.sender_id) AS sender_nickname
+                """).first()
+        }
         guard let row else { return nil }
         guard let nickname = try row.decode(column: "sender_nickname", as: String?.self) else {
             throw StorageInvariant("a stored chat message has no sender")
         }
-        return ChatMessage(id: try row.decode(column: "id", as: Int64.self), room: message.room, seq: message.seq,
-                           sender: ChatUser(id: message.senderID, nickname: nickname), body: message.body,
-                           sentAt: message.sentAt, clientMsgId: message.clientMsgId)
+        return ChatMessage(id: try row.decode(column: "id", as: Int64.self), room: room, seq: try row.decode(column: "seq", as: Int64.self),
+                           sender: ChatUser(id: senderID, nickname: nickname), body: body, sentAt: sentAt, clientMsgId: clientMsgId)
     }
 
     func messages(in room: Int64, after seq: Int64, limit: Int, on db: any SQLDatabase) async throws -> [ChatMessage] {

@@ -101,25 +101,33 @@ struct CommandLineTests {
         #expect(try await waitForExit(process) == 0)
     }
 
-    @Test("migrate, seed (refusing a populated database without --force), users promote and users verify")
-    func tools() async throws {
-        defer { try? FileManager.default.removeItem(atPath: dataDir) }
-        #expect(try await AgoraProcess.run(["migrate"], dataDir: dataDir).status == 0)
-        let seeded = try await AgoraProcess.run(["seed", "--users", "3", "--posts", "5", "--comments", "7"], dataDir: dataDir)
-        #expect(seeded.status == 0, "\(seeded.output)")
-        #expect(seeded.output.contains("Seeded 3 users, 5 posts, 7 comments"))
-        let refused = try await AgoraProcess.run(["seed", "--users", "3"], dataDir: dataDir)
-        #expect(refused.status != 0)
-        #expect(refused.output.contains("--force"))
-        let forced = try await AgoraProcess.run(["seed", "--users", "2", "--posts", "0", "--comments", "0", "--force"], dataDir: dataDir)
-        #expect(forced.status == 0, "\(forced.output)")
-        let promoted = try await AgoraProcess.run(["users", "promote", "user1@example.com"], dataDir: dataDir)
-        #expect(promoted.status == 0, "\(promoted.output)")
-        #expect(promoted.output.contains("is now an admin"))
-        #expect(try await AgoraProcess.run(["users", "promote", "nobody@example.com"], dataDir: dataDir).status != 0)
-        let verified = try await AgoraProcess.run(["users", "verify", "user1@example.com"], dataDir: dataDir)
-        #expect(verified.status == 0 && verified.output.contains("is now verified"), "\(verified.output)")
-        #expect(try await AgoraProcess.run(["users", "verify", "nobody@example.com"], dataDir: dataDir).status != 0)
+    @Test("migrate, seed (refusing a populated database without --force), users promote and users verify",
+          arguments: TestEngine.allCases)
+    func tools(engine: TestEngine) async throws {
+        try await withTestDatabase(on: engine, testSettings { $0.dataDirectory = dataDir }) { settings in
+            let database = settings.databaseURL.map { ["AGORA_DATABASE_URL": $0] } ?? [:]
+            func agora(_ arguments: String...) async throws -> (status: Int32, output: String) {
+                try await AgoraProcess.run(arguments, dataDir: dataDir, environment: database)
+            }
+            #expect(try await agora("migrate").status == 0)
+            let seeded = try await agora("seed", "--users", "3", "--posts", "5", "--comments", "7")
+            #expect(seeded.status == 0, "\(seeded.output)")
+            #expect(seeded.output.contains("Seeded 3 users, 5 posts, 7 comments"))
+            let refused = try await agora("seed", "--users", "3")
+            #expect(refused.status != 0)
+            #expect(refused.output.contains("--force"))
+            let forced = try await agora("seed", "--users", "2", "--posts", "0", "--comments", "0", "--force")
+            #expect(forced.status == 0, "\(forced.output)")
+            let promoted = try await agora("users", "promote", "user1@example.com")
+            #expect(promoted.status == 0, "\(promoted.output)")
+            #expect(promoted.output.contains("is now an admin"))
+            #expect(try await agora("users", "promote", "nobody@example.com").status != 0)
+            let verified = try await agora("users", "verify", "user1@example.com")
+            #expect(verified.status == 0 && verified.output.contains("is now verified"), "\(verified.output)")
+            #expect(try await agora("users", "verify", "nobody@example.com").status != 0)
+            // Everything went to the database asked for: on PostgreSQL, no SQLite file appears.
+            #expect(FileManager.default.fileExists(atPath: dataDir + "/agora.sqlite") == (engine == .sqlite))
+        }
     }
 
     @Test("settings come from flags, then AGORA_* variables, then .env")

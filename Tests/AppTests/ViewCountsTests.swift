@@ -33,23 +33,23 @@ struct ViewCountsTests {
         }
     }
 
-    @Test("a graceful stop writes the views still buffered")
-    func gracefulStopFlushes() async throws {
-        let settings = testSettings { $0.viewFlushInterval = .seconds(3600) }
-        defer { try? FileManager.default.removeItem(atPath: settings.dataDirectory) }
-        var logger = Logger(label: "agora-test")
-        logger.logLevel = .warning
-        let services = try await AgoraServices.open(settings: settings, logger: logger)
-        let postID = try await buildApplication(services: services, logger: logger).test(.router) { client in
-            let api = API(client: client, services: services)
-            let postID = try await api.post(by: try await api.user())
-            for _ in 0..<25 { #expect(try await api.get("/api/posts/\(postID)").status == .ok) }
-            return postID
+    @Test("a graceful stop writes the views still buffered", arguments: TestEngine.allCases)
+    func gracefulStopFlushes(engine: TestEngine) async throws {
+        try await withTestDatabase(on: engine, testSettings { $0.viewFlushInterval = .seconds(3600) }) { settings in
+            var logger = Logger(label: "agora-test")
+            logger.logLevel = .warning
+            let services = try await AgoraServices.open(settings: settings, logger: logger)
+            let postID = try await buildApplication(services: services, logger: logger).test(.router) { client in
+                let api = API(client: client, services: services)
+                let postID = try await api.post(by: try await api.user())
+                for _ in 0..<25 { #expect(try await api.get("/api/posts/\(postID)").status == .ok) }
+                return postID
+            }
+            let reopened = try await AgoraServices.open(settings: settings, logger: logger)
+            let views = try await storedViews(of: postID, in: reopened)
+            try await reopened.close()
+            #expect(views == 25)
         }
-        let reopened = try await AgoraServices.open(settings: settings, logger: logger)
-        let views = try await storedViews(of: postID, in: reopened)
-        try await reopened.close()
-        #expect(views == 25)
     }
 
     private func storedViews(of postID: Int64, in services: AgoraServices) async throws -> Int? {

@@ -33,6 +33,29 @@ struct ViewCountsTests {
         }
     }
 
+    @Test("one flush writes the views of thousands of posts, and skips a post that does not exist", arguments: TestEngine.allCases)
+    func flushOfManyPosts(engine: TestEngine) async throws {
+        try await withAgora(on: engine, testSettings { $0.viewFlushInterval = .seconds(3600) }) { api in
+            _ = try await DemoSeeder(services: api.services).seed(users: 3, posts: 2_500, comments: 0, force: false)
+            let ids = try await api.services.database.read { db in
+                try await db.raw("SELECT id FROM posts ORDER BY id").all().map { try $0.decode(column: "id", as: Int64.self) }
+            }
+            #expect(ids.count == 2_500)
+            for (index, id) in ids.enumerated() {
+                for _ in 0...(index % 3) { api.services.viewCounter.record(id) }
+            }
+            api.services.viewCounter.record(Int64.max) // no such post
+            #expect(try await api.services.viewCounter.flush() == (0..<2_500).reduce(0) { $0 + $1 % 3 + 1 } + 1)
+            let stored = try await api.services.database.read { db in
+                try await db.raw("SELECT id, view_count FROM posts").all().map {
+                    (try $0.decode(column: "id", as: Int64.self), try $0.decode(column: "view_count", as: Int.self))
+                }
+            }
+            let expected = Dictionary(uniqueKeysWithValues: ids.enumerated().map { ($1, $0 % 3 + 1) })
+            #expect(Dictionary(uniqueKeysWithValues: stored) == expected)
+        }
+    }
+
     @Test("a graceful stop writes the views still buffered", arguments: TestEngine.allCases)
     func gracefulStopFlushes(engine: TestEngine) async throws {
         try await withTestDatabase(on: engine, testSettings { $0.viewFlushInterval = .seconds(3600) }) { settings in

@@ -97,15 +97,29 @@ struct SQLPostRepository: PostRepository {
     }
 
     func addViews(_ views: [Int64: Int], on db: any SQLDatabase) async throws -> [Int64: Int] {
+        // One statement per chunk, not one per post: a flush of a popular board touches thousands
+        // of posts, and on PostgreSQL each statement is a round trip and a plan. Ids in order, so
+        // that two instances flushing at once tend to lock shared rows in the same order.
         var committed: [Int64: Int] = [:]
-        for (id, count) in views {
-            let row = try await db.raw("""
-                UPDATE posts SET view_count = view_count + \(bind: count) WHERE id = \(bind: id) RETURNING view_count
-                """).first()
-            if let row { committed[id] = try row.decode(column: "view_count", as: Int.self) }
+        let ordered = views.sorted { $0.key < $1.key }
+        for start in stride(from: 0, to: ordered.count, by: Self.viewsPerStatement) {
+            let chunk = ordered[start..<min(start + Self.viewsPerStatement, ordered.count)]
+            let values = SQLList(chunk.map { SQLGroupExpression([SQLBind($0.key), SQLBind($0.value)]) })
+            // VALUES names its columns column1, column2 on both engines.
+            let rows = try await db.raw("""
+                UPDATE posts SET view_count = view_count + added.column2
+                FROM (VALUES \(values)) AS added WHERE posts.id = added.column1
+                RETURNING posts.id, posts.view_count
+                """).all()
+            for row in rows {
+                committed[try row.decode(column: "id", as: Int64.self)] = try row.decode(column: "view_count", as: Int.self)
+            }
         }
         return committed
     }
+
+    /// Posts per statement of `addViews`, well under both engines' limits on bound values.
+    private static let viewsPerStatement = 1000
 
     func likeCount(of postID: Int64, on db: any SQLDatabase) async throws -> Int {
         try await db.raw("SELECT like_count FROM posts WHERE id = \(bind: postID)").first()?.decode(column: "like_count", as: Int.self) ?? 0

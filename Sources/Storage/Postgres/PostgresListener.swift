@@ -89,7 +89,9 @@ public final class PostgresListener: Sendable {
                     }
                 }
                 connectedBefore = true
-                let _: EventLoopFuture<Void> = connection.close() // not awaited: the server may have ended it already
+                // Closed before its last reference goes (a LISTEN task may hold one); closing one
+                // the server has ended already fails at once.
+                try? await connection.close().get()
             } catch {
                 if Task.isCancelled { break }
                 logger.warning("notification listener cannot connect; retrying", metadata: ["error": "\(error)", "in": "\(backoff)"])
@@ -101,60 +103,63 @@ public final class PostgresListener: Sendable {
 
     /// Listens to every channel until the connection fails, the task is cancelled, or a new
     /// subscription arrives (then returns, to reconnect with it).
+    ///
+    /// Each channel's LISTEN runs in a task of its own that nothing waits for: PostgresNIO drops a
+    /// query written to a connection that has just closed (see `PostgresStore.watchingClose`),
+    /// and a LISTEN lost that way would never end. The connection's close ends the wait instead,
+    /// and such a task is left behind.
     private func listen(on connection: PostgresConnection, generation: Int, subscriptions: [Subscription],
                         resume: Bool) async throws {
         let channels = Dictionary(grouping: subscriptions, by: \.channel)
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            let ready = AsyncStream<Void>.makeStream()
-            for (channel, subscribers) in channels {
-                group.addTask {
-                    do {
-                        try await connection.listen(on: channel) { notifications in
-                            ready.continuation.yield()
-                            for try await notification in notifications {
-                                for subscriber in subscribers { subscriber.notify(notification.payload) }
-                            }
-                        }
-                    } catch {
-                        ready.continuation.finish() // no longer wait for the others: this one failed
-                        throw error
+        let (events, sink) = AsyncStream.makeStream(of: ListenerEvent.self)
+        connection.closeFuture.whenComplete { _ in sink.yield(.lost) }
+        let listeners = channels.map { channel, subscribers in
+            Task {
+                try? await connection.listen(on: channel) { notifications in
+                    sink.yield(.listening)
+                    for try await notification in notifications {
+                        for subscriber in subscribers { subscriber.notify(notification.payload) }
                     }
-                    throw ListenerConnectionLost()
                 }
+                sink.yield(.lost)
             }
-            var listening = 0
-            for await _ in ready.stream {
+        }
+        let poller = Task {
+            // A new subscription, or `close`: reconnect, or stop.
+            while !Task.isCancelled {
+                if self.state.withLock({ $0.generation != generation || $0.closed }) { break }
+                try? await Task.sleep(for: .milliseconds(50))
+            }
+            sink.yield(.changed)
+        }
+        defer {
+            poller.cancel()
+            for listener in listeners { listener.cancel() }
+            sink.finish()
+        }
+        var listening = 0
+        for await event in events {
+            switch event {
+            case .listening:
                 listening += 1
-                if listening == channels.count { break }
+                guard listening == channels.count else { continue }
+                state.withLock { $0.connectedGeneration = generation }
+                if resume { for subscription in subscriptions { subscription.resume() } }
+            case .lost: throw ListenerConnectionLost()
+            case .changed: return
             }
-            guard listening == channels.count else {
-                // A LISTEN failed: its task's error ends the group.
-                while try await group.next() != nil {}
-                throw ListenerConnectionLost()
-            }
-            state.withLock { $0.connectedGeneration = generation }
-            if resume { for subscription in subscriptions { subscription.resume() } }
-            group.addTask {
-                // Ends the listen when the connection closes, and polls for new subscriptions.
-                while !Task.isCancelled {
-                    if self.state.withLock({ $0.generation != generation || $0.closed }) { return }
-                    try await Task.sleep(for: .milliseconds(50))
-                }
-            }
-            group.addTask {
-                // `closeFuture` does not heed cancellation: cancelling this task closes the
-                // connection instead, or the group (which waits for every task) never ends.
-                try await withTaskCancellationHandler {
-                    try await connection.closeFuture.get()
-                } onCancel: {
-                    let _: EventLoopFuture<Void> = connection.close()
-                }
-                throw ListenerConnectionLost()
-            }
-            _ = try await group.next()
-            group.cancelAll()
         }
     }
+}
+
+/// What ends or advances `PostgresListener.listen`.
+private enum ListenerEvent: Sendable {
+    /// One more channel is listened to.
+    case listening
+    /// The connection closed, or a channel's notifications ended.
+    case lost
+    /// The subscriptions changed, or the listener closed.
+    case changed
 }
 
 /// The LISTEN connection closed, or a channel's notifications ended.

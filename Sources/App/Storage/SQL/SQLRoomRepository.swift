@@ -97,6 +97,17 @@ struct SQLRoomRepository: RoomRepository {
 
     func appendMessage(_ body: String, clientMsgId: String?, to room: Int64, from senderID: Int64, at sentAt: Timestamp,
                        instance: String, on db: any SQLDatabase) async throws -> ChatMessage? {
+        // The next seq, taken only if the sender is a member and has not used `clientMsgId` here
+        // (a NULL id matches no message). The UPDATE locks the room's row until the commit.
+        let takeSeq: SQLQueryString = """
+            UPDATE rooms SET last_seq = last_seq + 1
+            WHERE id = \(bind: room)
+              AND EXISTS (SELECT 1 FROM room_members WHERE room_id = \(bind: room) AND user_id = \(bind: senderID))
+              AND NOT EXISTS (SELECT 1 FROM chat_messages WHERE room_id = \(bind: room) AND sender_id = \(bind: senderID)
+                                                            AND client_msg_id = \(bind: clientMsgId))
+            RETURNING last_seq
+            """
+        let nickname: SQLQueryString = "(SELECT nickname FROM users WHERE users.id = \(bind: senderID)) AS sender_nickname"
         let row: (any SQLRow)?
         if db.dialect.name == "postgresql" {
             // One statement, so the room's row is locked from taking the seq to the commit only,
@@ -104,36 +115,25 @@ struct SQLRoomRepository: RoomRepository {
             // The NOTIFY commits with it. A resend racing this one breaks the unique key in the
             // INSERT: the statement rolls back whole (no seq is lost) and runs again, finding it.
             row = try await db.raw("""
-                WITH next AS (
-                    UPDATE rooms SET last_seq = last_seq + 1
-                    WHERE id = \(bind: room)
-                      AND EXISTS (SELECT 1 FROM room_members WHERE room_id = \(bind: room) AND user_id = \(bind: senderID))
-                      AND NOT EXISTS (SELECT 1 FROM chat_messages WHERE room_id = \(bind: room) AND sender_id = \(bind: senderID)
-                                                                    AND client_msg_id = \(bind: clientMsgId))
-                    RETURNING last_seq
-                ), stored AS (
+                WITH next AS (\(takeSeq)), stored AS (
                     INSERT INTO chat_messages (room_id, seq, sender_id, body, client_msg_id, sent_at)
                     SELECT \(bind: room), last_seq, \(bind: senderID), \(bind: body), \(bind: clientMsgId), \(bind: sentAt.milliseconds)
                     FROM next
                     RETURNING id, seq
                 )
-                SELECT id, seq, (SELECT nickname FROM users WHERE users.id = \(bind: senderID)) AS sender_nickname,
+                SELECT id, seq, \(nickname),
                        pg_notify(\(bind: PostgresChatRelay.channel),
                                  \(bind: ChatEvent.messagePayload(instance: instance, room: room)) || seq) AS announced
                 FROM stored
                 """).first()
         } else {
-            // SQLite has no UPDATE in a WITH; its one writer runs the steps back to back, and
-            // its one instance has nobody to announce to. A refusal returns nil, never throws:
-            // a throwing body makes SQLite run its whole group commit again.
-            guard try await access(to: room, for: senderID, on: db)?.isMember == true else { return nil }
-            if let clientMsgId, try await message(in: room, from: senderID, clientMsgId: clientMsgId, on: db) != nil { return nil }
-            guard let seq = try await db.raw("UPDATE rooms SET last_seq = last_seq + 1 WHERE id = \(bind: room) RETURNING last_seq")
-                .first()?.decode(column: "last_seq", as: Int64.self) else { return nil }
+            // SQLite has no UPDATE in a WITH; its one writer runs the two statements back to back,
+            // and its one instance has nobody to announce to.
+            guard let seq = try await db.raw(takeSeq).first()?.decode(column: "last_seq", as: Int64.self) else { return nil }
             row = try await db.raw("""
                 INSERT INTO chat_messages (room_id, seq, sender_id, body, client_msg_id, sent_at)
                 VALUES (\(bind: room), \(bind: seq), \(bind: senderID), \(bind: body), \(bind: clientMsgId), \(bind: sentAt.milliseconds))
-                RETURNING id, seq, (SELECT nickname FROM users WHERE users.id = chat_messages.sender_id) AS sender_nickname
+                RETURNING id, seq, \(nickname)
                 """).first()
         }
         guard let row else { return nil }
